@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * ovx_abi.h - the one contract between the BPF programs and the C++ side.
+ *
+ * Every map key and value, the counter layout, the drop reasons and the map
+ * names live here and nowhere else. Rules (see STYLE.md, "The ABI header"):
+ *   - depends only on <linux/types.h>; fixed-width fields, explicit padding,
+ *     no bitfields, bool or enum-typed fields;
+ *   - every struct has size/offset asserts that compile in C and C++;
+ *   - keys are zeroed before they are filled, on both sides;
+ *   - changes append; a retired field becomes reserved_N. A layout change
+ *     renames the map (endpoints -> endpoints_v2) so a pinned map of the old
+ *     layout is never reused by mistake.
+ *
+ * Addresses are stored as 16 bytes so that IPv6 fits later without a new
+ * layout: an IPv4 address is in addr[0] (network byte order), addr[1..3] = 0,
+ * and family is OVX_AF_INET.
+ */
+#ifndef OVX_ABI_H_
+#define OVX_ABI_H_
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define OVX_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define OVX_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+#define OVX_ASSERT_SIZE(type, size) \
+	OVX_STATIC_ASSERT(sizeof(type) == (size), #type " size changed")
+#define OVX_ASSERT_OFFSET(type, field, off) \
+	OVX_STATIC_ASSERT(__builtin_offsetof(type, field) == (off), \
+			  #type "." #field " offset changed")
+
+/* ---- Names and limits ---------------------------------------------------- */
+
+#define OVX_ABI_VERSION 1
+#define OVX_BPFFS_DEFAULT "/sys/fs/bpf/ovx"
+
+/* Pinned map names (also the BPF map names; at most 15 characters). */
+#define OVX_MAP_ENDPOINTS "endpoints"
+#define OVX_MAP_INTERFACES "interfaces"
+#define OVX_MAP_VTEPS "vteps"
+#define OVX_MAP_VTEP_VNIS "vtep_vnis"
+#define OVX_MAP_NETWORKS "networks"
+#define OVX_MAP_COUNTERS "counters"
+#define OVX_MAP_EVENTS "events"
+
+/* max_entries are part of the ABI: changing one renames the map. */
+#define OVX_MAX_ENDPOINTS 262144
+#define OVX_MAX_INTERFACES 16384
+#define OVX_MAX_VTEPS 16384
+#define OVX_MAX_VTEP_VNIS 262144
+#define OVX_MAX_NETWORKS 16384
+#define OVX_EVENTS_BYTES (256 * 1024)
+
+#define OVX_AF_INET 4
+#define OVX_AF_INET6 6
+
+#define OVX_VNI_MAX 0xffffffU
+#define OVX_VXLAN_PORT_DEFAULT 4789
+/* Outer UDP source port range (same default as the Linux vxlan driver's
+ * ephemeral range would give; configurable at attach). */
+#define OVX_SPORT_MIN_DEFAULT 49152
+#define OVX_SPORT_MAX_DEFAULT 65535
+/* Outer Ethernet + IPv4 + UDP + VXLAN. Container MTU = underlay MTU - this. */
+#define OVX_VXLAN_OVERHEAD 50
+
+/* ---- Verdicts and drop reasons -------------------------------------------
+ *
+ * One list for everything a program counts. Forward verdicts have codes
+ * 1..31, drop reasons 32..63. Helpers return >= 0 or -OVX_DROP_*; only the
+ * SEC() entry function turns a reason into a drop and counts it.
+ *
+ * X(code, NAME, "name-for-humans")
+ */
+#define OVX_FORWARD_VERDICTS(X)                                                \
+	X(1, FWD_LOCAL, "forward-local")       /* same node, into peer */      \
+	X(2, FWD_ENCAP, "forward-encap")       /* encapsulated to remote */    \
+	X(3, FWD_DECAP, "forward-decap")       /* decapsulated, delivered */   \
+	X(4, PASS_NOT_OVERLAY, "pass-not-overlay") /* not ours: untouched */  \
+	X(5, ARP_REPLY, "arp-reply")           /* answered in BPF */           \
+	X(6, FWD_DECAP_PEER, "forward-decap-peer") /* tc half of decap */
+
+#define OVX_DROP_REASONS(X)                                                    \
+	X(32, DROP_MALFORMED, "malformed")           /* truncated headers */   \
+	X(33, DROP_IP_OPTIONS, "ip-options")         /* outer/inner IHL > 5 */ \
+	X(34, DROP_FRAGMENT, "fragment")             /* VXLAN first fragment */\
+	X(35, DROP_VXLAN_FLAGS, "vxlan-no-i-flag")   /* I flag missing */      \
+	X(36, DROP_UNKNOWN_VNI, "unknown-vni")       /* no such network */     \
+	X(37, DROP_UNKNOWN_VTEP, "unknown-vtep")     /* outer src not a VTEP */\
+	X(38, DROP_VTEP_VNI, "vtep-not-in-vni")      /* VTEP hosts no such net */ \
+	X(39, DROP_INNER_SRC, "inner-src-invalid")   /* not that VTEP's endpoint */ \
+	X(40, DROP_NO_ENDPOINT, "no-endpoint")       /* dst not registered */  \
+	X(41, DROP_CROSS_NETWORK, "cross-network")   /* dst in another net */  \
+	X(42, DROP_SPOOF_MAC, "spoofed-mac")         /* src MAC not own */     \
+	X(43, DROP_SPOOF_IP, "spoofed-ip")           /* src IP not own */      \
+	X(44, DROP_UNKNOWN_IFACE, "unknown-interface") /* iface not an endpoint */ \
+	X(45, DROP_UNSUPPORTED, "unsupported-proto") /* not IPv4/ARP inside */ \
+	X(46, DROP_POLICY, "policy-denied")          /* policy said no */      \
+	X(47, DROP_FIB, "fib-lookup-failed")         /* no route to VTEP */    \
+	X(48, DROP_ENCAP, "encap-failed")            /* adjust_room failed */  \
+	X(49, DROP_REDIRECT, "redirect-failed")      /* redirect refused */    \
+	X(50, DROP_TUNNEL_FROM_ENDPOINT, "vxlan-from-container") /* reserved: policy issue */ \
+	X(51, DROP_NOT_LOCAL, "not-local-endpoint")  /* decap dst not here */  \
+	X(52, DROP_BAD_META, "bad-xdp-metadata")     /* tc half without xdp */ \
+	X(53, DROP_ARP_INVALID, "arp-invalid")       /* ARP we will not answer */
+
+#define OVX_REASON_ENUM_ENTRY(code, name, text) OVX_##name = code,
+enum ovx_reason {
+	OVX_REASON_NONE = 0,
+	OVX_FORWARD_VERDICTS(OVX_REASON_ENUM_ENTRY)
+	OVX_DROP_REASONS(OVX_REASON_ENUM_ENTRY)
+	OVX_REASON_MAX = 64,
+};
+#undef OVX_REASON_ENUM_ENTRY
+#define OVX_FIRST_DROP 32
+
+/* Directions, for counters and events. */
+#define OVX_DIR_EGRESS 0  /* from a container (TC on its host-side veth) */
+#define OVX_DIR_INGRESS 1 /* from the underlay (XDP, then TC) */
+#define OVX_DIR_MAX 4
+
+/* counters: per-CPU array, index = dir * OVX_REASON_MAX + reason. */
+#define OVX_COUNTER_INDEX(dir, reason) ((dir) * OVX_REASON_MAX + (reason))
+#define OVX_MAX_COUNTERS (OVX_DIR_MAX * OVX_REASON_MAX)
+
+struct ovx_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+OVX_ASSERT_SIZE(struct ovx_counter, 16);
+
+/* ---- endpoints: (VNI, IP) -> where it lives ------------------------------ */
+
+struct ovx_endpoint_key {
+	__u32 vni;
+	__u8 family; /* OVX_AF_INET */
+	__u8 pad[3];
+	__be32 addr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_endpoint_key, 24);
+OVX_ASSERT_OFFSET(struct ovx_endpoint_key, family, 4);
+OVX_ASSERT_OFFSET(struct ovx_endpoint_key, addr, 8);
+
+#define OVX_EP_F_LOCAL (1U << 0)  /* on this node: deliver to ifindex */
+#define OVX_EP_F_REMOTE (1U << 1) /* behind vtep: encapsulate */
+
+struct ovx_endpoint {
+	__u32 flags;    /* OVX_EP_F_* */
+	__u32 ifindex;  /* host-side interface, local endpoints only */
+	__u32 identity; /* security identity, for policy */
+	__u8 mac[6];
+	__u8 vtep_family; /* OVX_AF_INET for remote endpoints */
+	__u8 pad;
+	__be32 vtep[4]; /* remote endpoints only */
+};
+OVX_ASSERT_SIZE(struct ovx_endpoint, 36);
+OVX_ASSERT_OFFSET(struct ovx_endpoint, ifindex, 4);
+OVX_ASSERT_OFFSET(struct ovx_endpoint, identity, 8);
+OVX_ASSERT_OFFSET(struct ovx_endpoint, mac, 12);
+OVX_ASSERT_OFFSET(struct ovx_endpoint, vtep_family, 18);
+OVX_ASSERT_OFFSET(struct ovx_endpoint, vtep, 20);
+
+/* ---- interfaces: host-side ifindex -> the local endpoint behind it -------- */
+
+struct ovx_interface {
+	__u32 vni;
+	__u32 identity;
+	__u8 family;
+	__u8 pad;
+	__u8 mac[6];
+	__be32 addr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_interface, 32);
+OVX_ASSERT_OFFSET(struct ovx_interface, identity, 4);
+OVX_ASSERT_OFFSET(struct ovx_interface, family, 8);
+OVX_ASSERT_OFFSET(struct ovx_interface, mac, 10);
+OVX_ASSERT_OFFSET(struct ovx_interface, addr, 16);
+
+/* ---- vteps: VTEP address -> node (allow-list for decapsulation) ---------- */
+
+struct ovx_vtep_key {
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_vtep_key, 20);
+OVX_ASSERT_OFFSET(struct ovx_vtep_key, addr, 4);
+
+struct ovx_vtep {
+	__u32 node_id; /* stable hash of the node name, for humans and events */
+	__u32 flags;   /* reserved, 0 */
+};
+OVX_ASSERT_SIZE(struct ovx_vtep, 8);
+
+/* vtep_vnis: (VTEP, VNI) present when that VTEP hosts an endpoint of VNI. */
+struct ovx_vtep_vni_key {
+	__u32 vni;
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_vtep_vni_key, 24);
+OVX_ASSERT_OFFSET(struct ovx_vtep_vni_key, addr, 8);
+
+struct ovx_vtep_vni {
+	__u32 endpoints; /* how many of its endpoints are in VNI (informative) */
+};
+OVX_ASSERT_SIZE(struct ovx_vtep_vni, 4);
+
+/* ---- networks: VNI -> settings ------------------------------------------- */
+
+#define OVX_NET_F_POLICY_DENY (1U << 0) /* default deny; rules allow */
+
+struct ovx_network {
+	__u32 flags; /* OVX_NET_F_* */
+	__u16 mtu;   /* container MTU */
+	__u16 pad;
+	__u32 reserved_0;
+};
+OVX_ASSERT_SIZE(struct ovx_network, 12);
+OVX_ASSERT_OFFSET(struct ovx_network, mtu, 4);
+
+/* ---- load-time configuration (const volatile in the programs) ------------ */
+
+#define OVX_CFG_F_UDP_CSUM (1U << 0)      /* reserved: outer UDP checksum */
+#define OVX_CFG_F_XDP_DELIVER (1U << 1)   /* decap delivery by XDP_REDIRECT */
+
+struct ovx_config {
+	__u8 vtep_family;
+	__u8 pad[3];
+	__be32 vtep[4];        /* this node's VTEP */
+	__u32 underlay_ifindex;
+	__u16 vxlan_port;      /* host byte order */
+	__u16 sport_min;       /* host byte order */
+	__u16 sport_max;       /* host byte order */
+	__u16 pad2;
+	__u32 flags;           /* OVX_CFG_F_* */
+};
+OVX_ASSERT_SIZE(struct ovx_config, 36);
+OVX_ASSERT_OFFSET(struct ovx_config, vtep, 4);
+OVX_ASSERT_OFFSET(struct ovx_config, underlay_ifindex, 20);
+OVX_ASSERT_OFFSET(struct ovx_config, vxlan_port, 24);
+OVX_ASSERT_OFFSET(struct ovx_config, flags, 32);
+
+/* XDP -> TC handoff in the packet's metadata area, after XDP decapsulated
+ * and validated. Only XDP can write metadata, so the underlay cannot forge
+ * it; the magic guards against another program's metadata. */
+#define OVX_XDP_META_MAGIC 0x0b5e7a11U
+
+struct ovx_xdp_meta {
+	__u32 magic;
+	__u32 ifindex; /* local endpoint's host-side interface */
+};
+OVX_ASSERT_SIZE(struct ovx_xdp_meta, 8);
+
+/* ---- events: ring buffer of sampled drops --------------------------------- */
+
+struct ovx_drop_event {
+	__u64 timestamp_ns;
+	__u32 reason; /* enum ovx_reason */
+	__u32 dir;    /* OVX_DIR_* */
+	__u32 ifindex;
+	__u32 vni;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 family;
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__u16 pad;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_drop_event, 72);
+OVX_ASSERT_OFFSET(struct ovx_drop_event, family, 32);
+OVX_ASSERT_OFFSET(struct ovx_drop_event, saddr, 40);
+
+#endif /* OVX_ABI_H_ */

@@ -1,0 +1,71 @@
+// The ovx maps by name, with their ABI types, plus small builders that zero a
+// key before filling it (ABI rule) and the counter/reason readers.
+#ifndef OVX_MAPS_DATAPLANE_MAPS_H_
+#define OVX_MAPS_DATAPLANE_MAPS_H_
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "maps/abi/ovx_abi.h"
+#include "maps/pinned_map.h"
+
+namespace ovx::maps {
+
+using EndpointsMap = TypedMap<ovx_endpoint_key, ovx_endpoint>;
+using InterfacesMap = TypedMap<uint32_t, ovx_interface>;
+using VtepsMap = TypedMap<ovx_vtep_key, ovx_vtep>;
+using VtepVnisMap = TypedMap<ovx_vtep_vni_key, ovx_vtep_vni>;
+using NetworksMap = TypedMap<uint32_t, ovx_network>;
+
+using Mac = std::array<uint8_t, 6>;
+
+// IPv4 addresses travel as in_addr (network byte order) through the C++ API.
+ovx_endpoint_key EndpointKey(uint32_t vni, in_addr ip);
+ovx_vtep_key VtepKey(in_addr vtep);
+ovx_vtep_vni_key VtepVniKey(in_addr vtep, uint32_t vni);
+ovx_endpoint LocalEndpoint(uint32_t ifindex, const Mac& mac, uint32_t identity);
+ovx_endpoint RemoteEndpoint(in_addr vtep, const Mac& mac, uint32_t identity);
+ovx_interface Interface(uint32_t vni, in_addr ip, const Mac& mac,
+                        uint32_t identity);
+
+absl::StatusOr<in_addr> ParseIpv4(absl::string_view text);
+std::string FormatIpv4(in_addr ip);
+absl::StatusOr<Mac> ParseMac(absl::string_view text);
+std::string FormatMac(const uint8_t* mac);
+
+// Name of a verdict or drop reason ("forward-encap", "unknown-vtep"...), from
+// the ABI's X-macro list; "reason-<n>" for codes it does not name.
+std::string ReasonName(uint32_t reason);
+bool IsDrop(uint32_t reason);
+absl::string_view DirectionName(uint32_t dir);
+
+// All maps of one bpffs root, opened together.
+struct DataplaneMaps {
+  static absl::StatusOr<DataplaneMaps> Open(absl::string_view bpffs);
+
+  EndpointsMap endpoints;
+  InterfacesMap interfaces;
+  VtepsMap vteps;
+  VtepVnisMap vtep_vnis;
+  NetworksMap networks;
+};
+
+// One counter summed over CPUs; only non-zero ones are returned.
+struct CounterReading {
+  uint32_t dir = 0;
+  uint32_t reason = 0;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+absl::StatusOr<std::vector<CounterReading>> ReadCounters(
+    absl::string_view bpffs);
+
+}  // namespace ovx::maps
+
+#endif  // OVX_MAPS_DATAPLANE_MAPS_H_
