@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * maps.h - every map of the ABI (maps/abi/ovx_abi.h), BTF-typed and pinned
+ * by name. Each object declares all of them; the loader points all objects
+ * at one pin root, so they share one set of maps.
+ */
+#ifndef OVX_BPF_MAPS_H_
+#define OVX_BPF_MAPS_H_
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "ovx_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_ENDPOINTS);
+	__type(key, struct ovx_endpoint_key);
+	__type(value, struct ovx_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_INTERFACES);
+	__type(key, __u32); /* host-side ifindex */
+	__type(value, struct ovx_interface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} interfaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEPS);
+	__type(key, struct ovx_vtep_key);
+	__type(value, struct ovx_vtep);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vteps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEP_VNIS);
+	__type(key, struct ovx_vtep_vni_key);
+	__type(value, struct ovx_vtep_vni);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vtep_vnis SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_NETWORKS);
+	__type(key, __u32); /* VNI */
+	__type(value, struct ovx_network);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} networks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OVX_MAX_COUNTERS);
+	__type(key, __u32); /* OVX_COUNTER_INDEX(dir, reason) */
+	__type(value, struct ovx_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, OVX_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+#endif /* OVX_BPF_MAPS_H_ */
