@@ -1,0 +1,134 @@
+// ovx_loader: loads the ovx programs, pins them and their maps under a bpffs
+// root, and attaches them to interfaces. Used by ovx-loader (attach, detach,
+// status) and by ovx-controller (endpoint attach as interfaces appear).
+//
+// Pin layout under the root (default OVX_BPFFS_DEFAULT, see docs/loader.md):
+//   <root>/<map>                 every ABI map, pinned by name
+//   <root>/progs/tc_endpoint     the loaded TC programs, so that endpoint
+//   <root>/progs/tc_underlay     attach reuses them without reloading
+//   <root>/links/underlay-<if>   tcx ingress link of tc_underlay
+//   <root>/links/endpoint-<if>   tcx ingress link of tc_endpoint
+// The XDP program lives in libxdp's dispatcher on the underlay interface.
+//
+// Attach is idempotent and an upgrade never detaches: maps are reused, tcx
+// links are switched with bpf_link_update, XDP is swapped inside the
+// dispatcher (new program added before the old one is removed).
+#ifndef OVX_LOADER_LOADER_H_
+#define OVX_LOADER_LOADER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "maps/abi/ovx_abi.h"
+
+namespace ovx::loader {
+
+// Routes libbpf and libxdp messages to stderr with a prefix; warnings always,
+// info and debug only when verbose. Call once, before any other function.
+void BridgeLibraryLogs(bool verbose);
+
+// Fails with a one-sentence error unless the effective capability set
+// (as in /proc/self/status CapEff) allows loading and attaching programs.
+absl::Status CheckPrivileges(uint64_t effective_caps);
+// CheckPrivileges for the calling process.
+absl::Status CheckCurrentPrivileges();
+
+// mkdir -p dir; mounts bpffs when dir is not on one (on /sys/fs/bpf for a
+// dir below it, else on dir itself). Clear error when it cannot.
+absl::Status EnsureBpffs(absl::string_view dir);
+
+enum class XdpMode { kNative, kSkb };
+
+struct UnderlayOptions {
+  std::string bpffs = OVX_BPFFS_DEFAULT;
+  std::string iface;  // underlay interface, e.g. "eth0"
+  std::string vtep;   // this node's VTEP, IPv4 dotted quad
+  XdpMode mode = XdpMode::kNative;
+  uint16_t vxlan_port = OVX_VXLAN_PORT_DEFAULT;
+  uint16_t sport_min = OVX_SPORT_MIN_DEFAULT;
+  uint16_t sport_max = OVX_SPORT_MAX_DEFAULT;
+  bool xdp_deliver = false;  // decap delivery by XDP_REDIRECT, not TC
+};
+
+// Validates options without touching the kernel (VTEP, ports, range).
+absl::Status ValidateUnderlayOptions(const UnderlayOptions& options);
+
+// Loads the three programs with ovx_cfg filled in, creates or reuses the
+// pinned maps (refusing maps of another layout), attaches XDP through
+// libxdp's dispatcher and tc_underlay by tcx on options.iface, pins the TC
+// programs and switches every pinned endpoint link to the new tc_endpoint.
+absl::Status AttachUnderlay(const UnderlayOptions& options);
+
+// tcx ingress link of the pinned tc_endpoint program on iface, pinned at
+// <bpffs>/links/endpoint-<iface>. No-op when already attached to the current
+// program. Needs AttachUnderlay first (FailedPrecondition otherwise).
+absl::Status AttachEndpoint(absl::string_view bpffs, absl::string_view iface);
+
+// Removes what ovx attached to iface (endpoint link, or underlay XDP program
+// and tcx link) and their pins. Maps stay: the dataplane state is kept.
+absl::Status Detach(absl::string_view bpffs, absl::string_view iface);
+
+struct DetachAllOptions {
+  bool purge_maps = false;  // also unpin the maps: drops all dataplane state
+};
+// Detaches every interface ovx attached and unpins the programs.
+absl::Status DetachAll(absl::string_view bpffs, const DetachAllOptions& opts);
+
+// OK iff the maps and the TC programs are pinned under bpffs, i.e. the node
+// was attached. The controller refuses to run on an unattached node.
+absl::Status CheckNodeAttached(absl::string_view bpffs);
+
+struct NodeConfig {
+  std::string vtep;
+  std::string underlay_iface;  // empty when the ifindex no longer exists
+  uint32_t underlay_ifindex = 0;
+  uint16_t vxlan_port = 0;
+  uint16_t sport_min = 0;
+  uint16_t sport_max = 0;
+  bool xdp_deliver = false;
+};
+
+struct AttachedInterface {
+  std::string iface;
+  uint32_t ifindex = 0;  // 0: the interface is gone (link is defunct)
+  std::string hook;      // "xdp", "tcx-ingress"
+  std::string program;   // "xdp_underlay", "tc_underlay", "tc_endpoint"
+  uint32_t prog_id = 0;
+  uint32_t link_id = 0;  // tcx link id; for xdp the dispatcher program id
+  std::string mode;      // xdp only: "native" or "skb"
+};
+
+struct MapStatus {
+  std::string name;
+  uint32_t id = 0;
+  std::string type;  // "hash", "percpu_array", "ringbuf"...
+  int64_t entries = -1;  // -1 when not countable (ring buffer)
+  uint32_t max_entries = 0;
+};
+
+struct CounterStatus {
+  std::string direction;  // "egress", "ingress"
+  std::string reason;     // maps::ReasonName
+  bool drop = false;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
+struct NodeStatus {
+  std::string bpffs;
+  bool attached = false;  // config below is valid
+  NodeConfig config;
+  std::vector<AttachedInterface> interfaces;
+  std::vector<MapStatus> maps;
+  std::vector<CounterStatus> counters;  // non-zero ones only
+};
+
+absl::StatusOr<NodeStatus> GetStatus(absl::string_view bpffs);
+
+}  // namespace ovx::loader
+
+#endif  // OVX_LOADER_LOADER_H_
