@@ -1,0 +1,586 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh - the namespace framework shared by the e2e tests and
+# scripts/lab.sh. Source it; it does not run anything by itself.
+#
+# Model: a "host" is a network namespace with an underlay interface eth0
+# (its VTEP address, MTU 1500) and a bpffs of its own mounted in the ROOT
+# mount namespace at $RUN_DIR/<host>/bpffs, handed to ovx via --bpffs. A
+# "container" is a namespace whose eth0 (MTU 1450) is a veth whose peer (the
+# endpoint's host-side interface) lives in its host's namespace. Hosts reach
+# each other over a direct veth pair (underlay_pair) or a bridge in a
+# "switch" namespace (underlay_switch).
+#
+# Programs run with `nsenter --net=` (never `ip netns exec`, which mounts a
+# fresh /sys and would hide nothing we need but costs a mount namespace).
+#
+# Everything created is recorded in $RUN_DIR/state/* and removed by
+# e2e_cleanup, which runs on EXIT (also after an error, Ctrl-C or TERM), so
+# a failing test leaves nothing behind. A kept lab is torn down later from
+# the same files (e2e_cleanup_dir).
+
+set -Eeuo pipefail
+
+# ---- globals --------------------------------------------------------------
+
+E2E_NAME=${E2E_NAME:-$(basename "${0:-e2e}" .sh)}
+E2E_FAILURES=0
+E2E_CHECKS=0
+E2E_KEEP=${E2E_KEEP:-0}
+E2E_QUIET=${E2E_QUIET:-0}
+E2E_CLEANED=0
+
+declare -A HOST_NS=() HOST_VTEP=() HOST_BPFFS=() HOST_MAC=()
+declare -A CT_NS=() CT_HOST=() CT_IP=() CT_PREFIX=() CT_MAC=() CT_IFACE=()
+HOSTS=()
+CONTAINERS=()
+SWITCH_NS=""
+UNDERLAY_PREFIX=24
+
+# ---- output ---------------------------------------------------------------
+
+if [[ -t 1 ]]; then
+  _C_RED=$'\e[31m' _C_GREEN=$'\e[32m' _C_BOLD=$'\e[1m' _C_OFF=$'\e[0m'
+else
+  _C_RED="" _C_GREEN="" _C_BOLD="" _C_OFF=""
+fi
+
+log() { [[ $E2E_QUIET == 1 ]] || echo "[$E2E_NAME] $*"; }
+heading() { echo; echo "${_C_BOLD}==== $* ====${_C_OFF}"; }
+die() { echo "${_C_RED}[$E2E_NAME] FATAL: $*${_C_OFF}" >&2; exit 1; }
+
+# pass/fail record one expectation; a test ends with e2e_finish.
+pass() {
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  echo "${_C_GREEN}  ok${_C_OFF}   $*"
+}
+fail() {
+  E2E_CHECKS=$((E2E_CHECKS + 1))
+  E2E_FAILURES=$((E2E_FAILURES + 1))
+  echo "${_C_RED}  FAIL${_C_OFF} $*"
+}
+# check "description" cmd...: pass if cmd succeeds, else fail with its output.
+check() {
+  local what=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    pass "$what"
+  else
+    fail "$what"
+    [[ -n $out ]] && sed 's/^/         | /' <<<"$out" | tail -n 15
+  fi
+  return 0
+}
+
+e2e_finish() {
+  echo
+  if ((E2E_FAILURES > 0)); then
+    echo "${_C_RED}[$E2E_NAME] FAILED: $E2E_FAILURES of $E2E_CHECKS checks${_C_OFF}"
+    exit 1
+  fi
+  echo "${_C_GREEN}[$E2E_NAME] PASSED: $E2E_CHECKS checks${_C_OFF}"
+  exit 0
+}
+
+# ---- setup and teardown ---------------------------------------------------
+
+# e2e_require_root: not root is a skip (exit 77) locally and a FAILURE in CI.
+e2e_require_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    if [[ ${CI:-} == true ]]; then
+      die "needs root (network namespaces, bpffs, BPF programs); CI=true so this is a failure"
+    fi
+    echo "[$E2E_NAME] SKIP: needs root" >&2
+    exit 77
+  fi
+  local tool
+  for tool in ip bridge nsenter tcpdump nc ping ethtool jq sha256sum; do
+    command -v "$tool" >/dev/null || die "missing tool '$tool' (scripts/install-deps.sh)"
+  done
+}
+
+# e2e_build_dir BIN...: resolves $OVX_BUILD_DIR (default ./build) and each
+# named binary into OVX_LOADER_BIN, OVXCTL_BIN, OVX_CONTROLLER_BIN,
+# OVX_TEST_MAPFILL_BIN (CTest passes them; by hand they are looked up in
+# the build dir).
+e2e_build_dir() {
+  local dir=${OVX_BUILD_DIR:-build}
+  [[ -d $dir ]] || die "build dir '$dir' does not exist (set OVX_BUILD_DIR)"
+  OVX_BUILD_DIR=$(cd "$dir" && pwd)
+  export OVX_BUILD_DIR
+  local bin var path
+  for bin in "$@"; do
+    var=${bin^^}
+    var=${var//-/_}_BIN
+    path=${!var:-}
+    if [[ -z $path || ! -x $path ]]; then
+      path=$OVX_BUILD_DIR/$bin
+      [[ -x $path ]] ||
+        path=$(find "$OVX_BUILD_DIR" -maxdepth 3 -type f -name "$bin" -perm -u+x 2>/dev/null | head -n 1)
+    fi
+    [[ -n $path && -x $path ]] ||
+      die "$bin not built in $OVX_BUILD_DIR (make -C $OVX_BUILD_DIR $bin)"
+    printf -v "$var" '%s' "$path"
+    export "${var?}"
+  done
+}
+
+# e2e_init [RUN_DIR]: unique prefix, run dir, traps. Tests call it with no
+# argument; the lab passes a fixed dir so --down can find it.
+e2e_init() {
+  local rand
+  rand=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ')
+  E2E_PREFIX=${E2E_PREFIX:-ovx$$$rand}
+  if [[ -n ${1:-} ]]; then
+    RUN_DIR=$1
+    mkdir -p "$RUN_DIR"
+  else
+    RUN_DIR=$(mktemp -d "/tmp/ovx-e2e-$E2E_NAME.XXXXXX")
+  fi
+  mkdir -p "$RUN_DIR/state" "$RUN_DIR/logs"
+  echo "$E2E_PREFIX" >"$RUN_DIR/state/prefix"
+  REGISTRY="file:$RUN_DIR/registry.json"
+  export RUN_DIR E2E_PREFIX REGISTRY
+  trap 'e2e_on_err $LINENO "$BASH_COMMAND"' ERR
+  trap 'e2e_on_exit' EXIT
+  trap 'echo; log "interrupted"; exit 130' INT TERM
+  log "run dir $RUN_DIR, prefix $E2E_PREFIX"
+}
+
+e2e_on_err() {
+  echo "${_C_RED}[$E2E_NAME] error: '$2' failed (line $1)${_C_OFF}" >&2
+}
+
+e2e_on_exit() {
+  local rc=$?
+  trap - ERR EXIT INT TERM
+  set +e
+  if ((rc != 0)) && [[ -d ${RUN_DIR:-/nonexistent}/logs ]]; then
+    local f
+    for f in "$RUN_DIR"/logs/*.log; do
+      [[ -s $f ]] || continue
+      echo "---- tail of $(basename "$f") ----" >&2
+      tail -n 20 "$f" >&2
+    done
+  fi
+  if [[ $E2E_KEEP == 1 && $rc -eq 0 ]]; then
+    exit "$rc"
+  fi
+  e2e_cleanup
+  exit "$rc"
+}
+
+# e2e_cleanup: kills recorded processes, deletes namespaces (and with them
+# every link and attached program), unmounts the bpffs, removes the run dir.
+e2e_cleanup() {
+  [[ $E2E_CLEANED == 1 || -z ${RUN_DIR:-} ]] && return 0
+  E2E_CLEANED=1
+  e2e_cleanup_dir "$RUN_DIR"
+}
+
+e2e_cleanup_dir() {
+  local dir=$1 pid ns mnt
+  local state=$dir/state
+  [[ -d $state ]] || return 0
+  if [[ -f $state/pids ]]; then
+    while read -r pid; do
+      kill -TERM "$pid" 2>/dev/null || true
+    done <"$state/pids"
+    local i
+    for ((i = 0; i < 20; i++)); do
+      local alive=0
+      while read -r pid; do
+        kill -0 "$pid" 2>/dev/null && alive=1
+      done <"$state/pids"
+      ((alive)) || break
+      sleep 0.1
+    done
+    while read -r pid; do
+      kill -KILL "$pid" 2>/dev/null || true
+    done <"$state/pids"
+  fi
+  if [[ -f $state/netns ]]; then
+    # Containers first, then hosts, then the switch (reverse creation order).
+    tac "$state/netns" | while read -r ns; do
+      ip netns del "$ns" 2>/dev/null || true
+    done
+  fi
+  if [[ -f $state/mounts ]]; then
+    tac "$state/mounts" | while read -r mnt; do
+      umount -l "$mnt" 2>/dev/null || true
+    done
+  fi
+  rm -rf "$dir"
+}
+
+_record() { echo "$2" >>"$RUN_DIR/state/$1"; }
+
+# ---- running things in namespaces -----------------------------------------
+
+ns_path() { echo "/run/netns/$1"; }
+
+# in_ns NS cmd...: runs cmd in the network namespace only (same mounts).
+in_ns() {
+  local ns=$1
+  shift
+  nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# hexec HOST cmd...: runs on a host; LIBXDP_BPFFS points libxdp at the
+# host's own bpffs so dispatcher pins of different hosts (same ifindexes in
+# different namespaces) never collide.
+hexec() {
+  local h=$1
+  shift
+  [[ -n ${HOST_NS[$h]:-} ]] || die "unknown host '$h'"
+  LIBXDP_BPFFS=${HOST_BPFFS[$h]} nsenter --net="/run/netns/${HOST_NS[$h]}" -- "$@"
+}
+
+# cexec CONTAINER cmd...
+cexec() {
+  local c=$1
+  shift
+  [[ -n ${CT_NS[$c]:-} ]] || die "unknown container '$c'"
+  nsenter --net="/run/netns/${CT_NS[$c]}" -- "$@"
+}
+
+# bg NAME NS_KIND NAME_OF_HOST_OR_CT cmd...: starts cmd in the background in
+# a host (kind "host"), a container ("ct") or the root namespace ("root"),
+# stdout+stderr to $RUN_DIR/logs/NAME.log; records the pid for cleanup and
+# sets BG_PID.
+bg() {
+  local name=$1 kind=$2 where=$3
+  shift 3
+  local logf=$RUN_DIR/logs/$name.log
+  case $kind in
+    host) hexec "$where" "$@" >"$logf" 2>&1 & ;;
+    ct) cexec "$where" "$@" >"$logf" 2>&1 & ;;
+    root) "$@" >"$logf" 2>&1 & ;;
+    *) die "bg: unknown kind '$kind'" ;;
+  esac
+  BG_PID=$!
+  _record pids "$BG_PID"
+}
+
+# bg_stop PID [SIGNAL]: stops a background process and waits for it.
+bg_stop() {
+  local pid=$1 sig=${2:-TERM} i
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# wait_for TIMEOUT_S cmd...: polls cmd every 50 ms until it succeeds.
+wait_for() {
+  local timeout=$1
+  shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+# ---- topology ---------------------------------------------------------------
+
+_netns_add() {
+  local ns=$1
+  ip netns add "$ns"
+  _record netns "$ns"
+  ip -n "$ns" link set lo up
+}
+
+# underlay_switch: a bridge "br0" in its own namespace; hosts added after
+# this call plug their eth0 into it.
+underlay_switch() {
+  SWITCH_NS=$E2E_PREFIX-sw
+  _netns_add "$SWITCH_NS"
+  ip -n "$SWITCH_NS" link add br0 type bridge
+  ip -n "$SWITCH_NS" link set br0 up
+}
+
+# host_add NAME VTEP_IP: a host namespace, its bpffs and, when a switch
+# exists, its underlay eth0 plugged into the switch.
+host_add() {
+  local h=$1 vtep=$2
+  [[ -z ${HOST_NS[$h]:-} ]] || die "host '$h' exists"
+  local ns=$E2E_PREFIX-$h
+  _netns_add "$ns"
+  HOST_NS[$h]=$ns
+  HOST_VTEP[$h]=$vtep
+  HOSTS+=("$h")
+  local bpffs=$RUN_DIR/$h/bpffs
+  mkdir -p "$bpffs"
+  mount -t bpf bpf "$bpffs"
+  _record mounts "$bpffs"
+  HOST_BPFFS[$h]=$bpffs
+  # The host forwards nothing itself: ovx's programs do.
+  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=0
+  if [[ -n $SWITCH_NS ]]; then
+    local port=p-$h
+    ((${#port} <= 15)) || die "host name '$h' too long for a switch port"
+    ip -n "$ns" link add eth0 type veth peer name "$port" netns "$SWITCH_NS"
+    ip -n "$SWITCH_NS" link set "$port" master br0 up
+    _underlay_up "$h"
+  fi
+  echo "$h $ns $vtep $bpffs" >>"$RUN_DIR/state/hosts"
+}
+
+# underlay_pair A B: joins two hosts' eth0 with a direct veth pair.
+underlay_pair() {
+  local a=$1 b=$2
+  ip -n "${HOST_NS[$a]}" link add eth0 type veth peer name eth0 netns "${HOST_NS[$b]}"
+  _underlay_up "$a"
+  _underlay_up "$b"
+}
+
+_underlay_up() {
+  local h=$1 ns=${HOST_NS[$1]}
+  ip -n "$ns" link set eth0 mtu 1500
+  ip -n "$ns" addr add "${HOST_VTEP[$h]}/$UNDERLAY_PREFIX" dev eth0
+  ip -n "$ns" link set eth0 up
+  HOST_MAC[$h]=$(ip -n "$ns" -j link show eth0 | jq -r '.[0].address')
+}
+
+# underlay_neigh: every host learns every other host's VTEP MAC (ARP over
+# the underlay), so the first encapsulated packet finds a neighbour.
+underlay_neigh() {
+  local a b
+  for a in "${HOSTS[@]}"; do
+    for b in "${HOSTS[@]}"; do
+      [[ $a == "$b" ]] && continue
+      hexec "$a" ping -c 1 -W 2 "${HOST_VTEP[$b]}" >/dev/null ||
+        die "underlay: $a cannot reach $b (${HOST_VTEP[$b]})"
+    done
+  done
+}
+
+# mac_for_ip IP: a stable locally administered MAC derived from the IP.
+mac_for_ip() {
+  local IFS=.
+  # shellcheck disable=SC2086
+  set -- $1
+  printf '02:42:%02x:%02x:%02x:%02x\n' "$1" "$2" "$3" "$4"
+}
+
+# container_add HOST NAME IP/PREFIX [MAC]: a container namespace with eth0
+# (MTU 1450, GRO on so XDP redirects into it get NAPI) and a default route
+# on-link, so every destination (even another network's) is ARPed for on
+# eth0 and the dataplane, not a missing route, decides. The host side of
+# the veth is named v-NAME (CT_IFACE) in the host namespace, left without
+# an address.
+container_add() {
+  local h=$1 c=$2 cidr=$3 mac=${4:-}
+  [[ -n ${HOST_NS[$h]:-} ]] || die "unknown host '$h'"
+  [[ -z ${CT_NS[$c]:-} ]] || die "container '$c' exists"
+  local ip=${cidr%/*} prefix=${cidr#*/}
+  [[ -n $mac ]] || mac=$(mac_for_ip "$ip")
+  local ns=$E2E_PREFIX-$c iface=v-$c
+  ((${#iface} <= 15)) || die "container name '$c' too long (max 13 chars)"
+  _netns_add "$ns"
+  ip -n "${HOST_NS[$h]}" link add "$iface" type veth peer name eth0 netns "$ns"
+  ip -n "$ns" link set eth0 address "$mac" mtu 1450
+  ip -n "$ns" addr add "$cidr" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add default dev eth0
+  in_ns "$ns" ethtool -K eth0 gro on >/dev/null 2>&1 || true
+  ip -n "${HOST_NS[$h]}" link set "$iface" mtu 1450 up
+  CT_NS[$c]=$ns
+  CT_HOST[$c]=$h
+  CT_IP[$c]=$ip
+  CT_PREFIX[$c]=$prefix
+  CT_MAC[$c]=$mac
+  CT_IFACE[$c]=$iface
+  CONTAINERS+=("$c")
+  echo "$c $ns $h $ip $mac $iface" >>"$RUN_DIR/state/containers"
+}
+
+# ifindex HOST IFACE
+ifindex() {
+  ip -n "${HOST_NS[$1]}" -j link show "$2" | jq -r '.[0].ifindex'
+}
+
+# ---- traffic assertions ------------------------------------------------------
+
+# ping_ok SRC DST_IP [COUNT]: quiet predicate.
+ping_ok() {
+  cexec "$1" ping -n -c "${3:-3}" -i 0.2 -W 1 "$2"
+}
+
+expect_ping_ok() {
+  local src=$1 dst=$2 ip=${CT_IP[$2]:-$2}
+  check "ping $src -> $dst ($ip) succeeds" ping_ok "$src" "$ip"
+}
+
+expect_ping_fail() {
+  local src=$1 dst=$2 ip=${CT_IP[$2]:-$2} out
+  if out=$(cexec "$src" ping -n -c 2 -i 0.2 -W 1 "$ip" 2>&1); then
+    fail "ping $src -> $dst ($ip) must fail but got replies"
+    sed 's/^/         | /' <<<"$out" | tail -n 5
+  else
+    pass "ping $src -> $dst ($ip) fails"
+  fi
+}
+
+# payload MB: a random file of MB megabytes, made once per run.
+payload() {
+  local f=$RUN_DIR/payload-$1M
+  [[ -f $f ]] || head -c "$(($1 * 1024 * 1024))" /dev/urandom >"$f"
+  echo "$f"
+}
+
+_E2E_PORT=5000
+_listening() { cexec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+
+# tcp_transfer SRC DST MB: sends MB random megabytes over TCP from SRC to
+# DST with nc; succeeds when the received sha256 equals the sent one. Prints
+# what went wrong otherwise.
+tcp_transfer() {
+  local src=$1 dst=$2 mb=$3 ip=${CT_IP[$2]:-$2}
+  local port=$((_E2E_PORT++)) file sum_out
+  file=$(payload "$mb")
+  sum_out=$RUN_DIR/rx-$dst-$port.sha
+  bg "nc-rx-$dst-$port" ct "$dst" bash -c "nc -l -n -w 20 $port | sha256sum >$sum_out"
+  local rx=$BG_PID
+  if ! wait_for 5 _listening "$dst" "$port"; then
+    bg_stop "$rx"
+    echo "listener on $dst:$port never came up"
+    return 1
+  fi
+  local start=$SECONDS out
+  if ! out=$(cexec "$src" timeout 60 nc -n -N -w 10 "$ip" "$port" <"$file" 2>&1); then
+    bg_stop "$rx"
+    echo "sender $src -> $ip:$port failed: $out"
+    return 1
+  fi
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$rx" 2>/dev/null || break
+    sleep 0.1
+  done
+  bg_stop "$rx"
+  local want got
+  want=$(sha256sum <"$file" | cut -d' ' -f1)
+  got=$(cut -d' ' -f1 "$sum_out" 2>/dev/null || true)
+  if [[ $want != "$got" ]]; then
+    echo "sha256 mismatch: sent $want, received ${got:-nothing}"
+    return 1
+  fi
+  echo "$mb MB in $((SECONDS - start)) s, sha256 $want"
+}
+
+expect_tcp_ok() {
+  local src=$1 dst=$2 mb=${3:-1} out
+  if out=$(tcp_transfer "$src" "$dst" "$mb" 2>&1); then
+    pass "tcp $src -> $dst: $out"
+  else
+    fail "tcp $src -> $dst ($mb MB)"
+    sed 's/^/         | /' <<<"$out" | tail -n 10
+  fi
+}
+
+# expect_tcp_fail SRC DST: a listener on DST must be unreachable from SRC.
+expect_tcp_fail() {
+  local src=$1 dst=$2 ip=${CT_IP[$2]:-$2}
+  local port=$((_E2E_PORT++))
+  bg "nc-rx-$dst-$port" ct "$dst" nc -l -n "$port"
+  local rx=$BG_PID
+  wait_for 5 _listening "$dst" "$port" || true
+  if cexec "$src" nc -n -z -w 2 "$ip" "$port" >/dev/null 2>&1; then
+    fail "tcp $src -> $dst ($ip:$port) must fail but connected"
+  else
+    pass "tcp $src -> $dst ($ip:$port) fails"
+  fi
+  bg_stop "$rx"
+}
+
+# ---- capture -------------------------------------------------------------------
+
+# capture_start HOST IFACE NAME [FILTER...]: tcpdump into $RUN_DIR/NAME.pcap,
+# returns once tcpdump listens. Sets CAP_PID.
+capture_start() {
+  local h=$1 iface=$2 name=$3
+  shift 3
+  local pcap=$RUN_DIR/$name.pcap
+  bg "tcpdump-$name" host "$h" tcpdump -i "$iface" -nn -U -s 256 -w "$pcap" "$@"
+  CAP_PID=$BG_PID
+  wait_for 5 grep -q "listening on" "$RUN_DIR/logs/tcpdump-$name.log" ||
+    die "tcpdump on $h/$iface did not start"
+}
+
+capture_stop() {
+  sleep 0.3 # let the last packets reach the file
+  bg_stop "$1" INT
+}
+
+# pcap_vxlan PCAP: one line per UDP/4789 frame, decoded from the raw bytes
+# (Ethernet + IPv4 without options + UDP + VXLAN + inner Ethernet + IPv4):
+#   flags=08 vni=100 outer=SRC>DST inner=SRC>DST proto=N
+pcap_vxlan() {
+  tcpdump -r "$1" -nn -xx 'udp port 4789' 2>/dev/null | awk '
+    function flush() {
+      if (n == 0) return
+      if (b[14] != "45" || b[23] != "11") { n = 0; return }
+      vni = strtonum("0x" b[46] b[47] b[48])
+      printf "flags=%s vni=%d outer=%s>%s inner=%s>%s proto=%d\n", b[42], vni,
+        ip(26), ip(30), ip(76), ip(80), strtonum("0x" b[73])
+      n = 0
+    }
+    function ip(o) {
+      return strtonum("0x" b[o]) "." strtonum("0x" b[o+1]) "." \
+             strtonum("0x" b[o+2]) "." strtonum("0x" b[o+3])
+    }
+    /^[^ \t]/ { flush(); next }
+    /^\t0x/ {
+      for (i = 2; i <= NF; i++) {
+        w = $i
+        if (length(w) == 4) { b[n++] = substr(w, 1, 2); b[n++] = substr(w, 3, 2) }
+        else if (length(w) == 2) { b[n++] = w }
+      }
+    }
+    END { flush() }'
+}
+
+# pcap_count PCAP FILTER...: packets matching a tcpdump filter.
+pcap_count() {
+  local pcap=$1
+  shift
+  tcpdump -r "$pcap" -nn "$@" 2>/dev/null | wc -l
+}
+
+# ---- ovx helpers ---------------------------------------------------------------
+
+ovx_loader() {
+  local h=$1
+  shift
+  hexec "$h" "$OVX_LOADER_BIN" "$@"
+}
+
+# ovx_attach_host HOST [extra loader flags]: XDP/TC on the underlay.
+ovx_attach_host() {
+  local h=$1
+  shift
+  ovx_loader "$h" attach --iface=eth0 --vtep="${HOST_VTEP[$h]}" \
+    --bpffs="${HOST_BPFFS[$h]}" "$@" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
+    die "ovx-loader attach on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
+}
+
+# ovx_attach_endpoint CONTAINER: TC on the container's host-side veth.
+ovx_attach_endpoint() {
+  local c=$1 h=${CT_HOST[$1]}
+  ovx_loader "$h" attach --iface="${CT_IFACE[$c]}" --endpoint \
+    --bpffs="${HOST_BPFFS[$h]}" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
+    die "ovx-loader attach --endpoint ${CT_IFACE[$c]} on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
+}
+
+# ovx_status_json HOST
+ovx_status_json() {
+  ovx_loader "$1" status --json --bpffs="${HOST_BPFFS[$1]}"
+}
+
+ovxctl() {
+  "$OVXCTL_BIN" --registry="$REGISTRY" "$@"
+}
