@@ -521,6 +521,12 @@ capture_stop() {
 #   flags=08 vni=100 outer=SRC>DST inner=SRC>DST proto=N
 pcap_vxlan() {
   tcpdump -r "$1" -nn -xx 'udp port 4789' 2>/dev/null | awk '
+    function strtonum(h,   i, v) { # mawk has no strtonum; h is "0x..."
+      v = 0
+      for (i = 3; i <= length(h); i++)
+        v = v * 16 + index("0123456789abcdef", tolower(substr(h, i, 1))) - 1
+      return v
+    }
     function flush() {
       if (n == 0) return
       if (b[14] != "45" || b[23] != "11") { n = 0; return }
@@ -583,4 +589,68 @@ ovx_status_json() {
 
 ovxctl() {
   "$OVXCTL_BIN" --registry="$REGISTRY" "$@"
+}
+
+# mapfill HOST args...: ovx-test-mapfill on HOST's bpffs.
+mapfill() {
+  local h=$1
+  shift
+  "$OVX_TEST_MAPFILL_BIN" --bpffs="${HOST_BPFFS[$h]}" "$@"
+}
+
+# mapfill_topology: fills every host's maps the way a controller would from
+# CT_VNI[container] (containers without a VNI are ignored; hosts in
+# HOST_FOREIGN get no maps but do count as remote VTEPs): its networks,
+# its local endpoints and interfaces, every other host's endpoints as
+# remote, and those hosts as VTEPs of their VNIs.
+declare -A CT_VNI=() HOST_FOREIGN=()
+mapfill_topology() {
+  local h c vni idx
+  for h in "${HOSTS[@]}"; do
+    # A foreign host (plain Linux vxlan) has no ovx maps of its own.
+    [[ -z ${HOST_FOREIGN[$h]:-} ]] || continue
+    local -A vnis=() remote_vnis=()
+    for c in "${CONTAINERS[@]}"; do
+      vni=${CT_VNI[$c]:-}
+      [[ -n $vni ]] || continue
+      if [[ ${CT_HOST[$c]} == "$h" ]]; then
+        vnis[$vni]=1
+      fi
+    done
+    for vni in "${!vnis[@]}"; do
+      mapfill "$h" network --vni="$vni" --mtu=1450
+    done
+    for c in "${CONTAINERS[@]}"; do
+      vni=${CT_VNI[$c]:-}
+      [[ -n $vni && -n ${vnis[$vni]:-} ]] || continue
+      if [[ ${CT_HOST[$c]} == "$h" ]]; then
+        idx=$(ifindex "$h" "${CT_IFACE[$c]}")
+        mapfill "$h" endpoint-local --vni="$vni" --ip="${CT_IP[$c]}" \
+          --mac="${CT_MAC[$c]}" --ifindex="$idx"
+        mapfill "$h" interface --vni="$vni" --ip="${CT_IP[$c]}" \
+          --mac="${CT_MAC[$c]}" --ifindex="$idx"
+      else
+        local vtep=${HOST_VTEP[${CT_HOST[$c]}]}
+        mapfill "$h" endpoint-remote --vni="$vni" --ip="${CT_IP[$c]}" \
+          --mac="${CT_MAC[$c]}" --vtep="$vtep"
+        mapfill "$h" vtep --ip="$vtep"
+        remote_vnis[$vtep/$vni]=$((${remote_vnis[$vtep/$vni]:-0} + 1))
+      fi
+    done
+    local k
+    for k in "${!remote_vnis[@]}"; do
+      mapfill "$h" vtep-vni --ip="${k%/*}" --vni="${k#*/}" --count="${remote_vnis[$k]}"
+    done
+  done
+}
+
+# counter HOST DIR REASON: packets counted for (egress|ingress, reason name).
+counter() {
+  mapfill "$1" counters | awk -v d="$2" -v r="$3" '$1 == d && $2 == r { n = $3 } END { print n + 0 }'
+}
+
+# static_neigh CONTAINER IP MAC: a permanent ARP entry, so the container
+# sends IP packets to IP without asking (the dataplane must then decide).
+static_neigh() {
+  ip -n "${CT_NS[$1]}" neigh replace "$2" lladdr "$3" dev eth0 nud permanent
 }

@@ -37,7 +37,7 @@ DEFINE_string(ip, "", "endpoint or VTEP IPv4");
 DEFINE_string(mac, "", "endpoint MAC");
 DEFINE_uint32(ifindex, 0, "host-side interface index");
 DEFINE_string(vtep, "", "remote endpoint's VTEP IPv4");
-DEFINE_uint32(identity, 1, "security identity");
+DEFINE_uint32(identity, 0, "security identity (0 = none)");
 DEFINE_uint32(node_id, 1, "VTEP node id");
 DEFINE_uint32(count, 1, "vtep-vni endpoint count");
 DEFINE_uint32(mtu, 1450, "network (container) MTU");
