@@ -15,9 +15,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-bash "$root/scripts/install-deps.sh"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)"
+OVX_BUILD_DIR=$build bash "$root/scripts/build.sh"
 
 # Snapshot what exists before the tests, to prove afterwards they left nothing.
 netns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
