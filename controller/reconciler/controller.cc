@@ -1,0 +1,454 @@
+#include "controller/reconciler/controller.h"
+
+#include <net/if.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controller/reconciler/desired_state.h"
+#include "controller/reconciler/link_monitor.h"
+#include "controller/reconciler/map_writer.h"
+#include "loader/loader.h"
+
+namespace ovx::controller {
+namespace {
+
+constexpr absl::Duration kBackoffMin = absl::Milliseconds(250);
+constexpr absl::Duration kBackoffMax = absl::Seconds(30);
+// How long a watch waits before checking for shutdown or a due resync.
+constexpr absl::Duration kWatchTick = absl::Milliseconds(500);
+
+class Backoff {
+ public:
+  absl::Duration Next() {
+    absl::Duration d = delay_;
+    delay_ = std::min(delay_ * 2, kBackoffMax);
+    return d;
+  }
+  void Reset() { delay_ = kBackoffMin; }
+
+ private:
+  absl::Duration delay_ = kBackoffMin;
+};
+
+std::optional<uint32_t> ResolveInterface(const std::string& iface) {
+  unsigned index = if_nametoindex(iface.c_str());
+  if (index == 0) return std::nullopt;
+  return index;
+}
+
+// Container MTU for networks that leave it to the underlay (mtu 0).
+uint16_t DefaultMtu(const std::string& underlay) {
+  if (underlay.empty() || underlay.size() >= IFNAMSIZ) return 0;
+  maps::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return 0;
+  ifreq req{};
+  std::memcpy(req.ifr_name, underlay.data(), underlay.size());
+  if (::ioctl(sock.get(), SIOCGIFMTU, &req) != 0) return 0;
+  if (req.ifr_mtu <= OVX_VXLAN_OVERHEAD) return 0;
+  return static_cast<uint16_t>(
+      std::min(req.ifr_mtu - OVX_VXLAN_OVERHEAD, 0xffff));
+}
+
+void WriteCounter(int fd) {
+  uint64_t one = 1;
+  // An eventfd write can only fail on overflow, which still wakes the loop.
+  [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof(one));
+}
+
+void ReadCounter(int fd) {
+  uint64_t value = 0;
+  [[maybe_unused]] ssize_t n = ::read(fd, &value, sizeof(value));
+}
+
+std::string Describe(const std::vector<LocalInterface>& list) {
+  return absl::StrJoin(list, ", ", [](std::string* out, const LocalInterface& l) {
+    absl::StrAppend(out, l.endpoint, " (", l.iface, ")");
+  });
+}
+
+}  // namespace
+
+class Controller::Impl {
+ public:
+  Impl(ControllerOptions options, std::unique_ptr<RegistryBackend> backend,
+       std::unique_ptr<MapWriter> writer, LinkMonitor links,
+       maps::UniqueFd stop_fd, maps::UniqueFd wake_fd)
+      : options_(std::move(options)),
+        backend_(std::move(backend)),
+        writer_(std::move(writer)),
+        reconciler_(*writer_, options_.log),
+        links_(std::move(links)),
+        stop_fd_(std::move(stop_fd)),
+        wake_fd_(std::move(wake_fd)) {}
+
+  ~Impl() { StopRegistryThread(); }
+
+  void Init() {
+    // What the loader recorded: our VTEP (checked against the registry), the
+    // underlay (for the default MTU) and endpoint links already in place.
+    auto status = loader::GetStatus(options_.bpffs);
+    if (!status.ok()) {
+      Log(absl::StrCat("warning: cannot read node status: ",
+                       status.status().message()));
+      return;
+    }
+    loader_vtep_ = status->config.vtep;
+    default_mtu_ = DefaultMtu(status->config.underlay_iface);
+    for (const loader::AttachedInterface& a : status->interfaces) {
+      if (a.program == "tc_endpoint") attached_[a.iface] = a.ifindex;
+    }
+  }
+
+  absl::Status RunOnce() {
+    auto snapshot = backend_->Load();
+    if (!snapshot.ok()) {
+      return absl::Status(snapshot.status().code(),
+                          absl::StrCat("load registry ", backend_->Describe(),
+                                       ": ", snapshot.status().message()));
+    }
+    if (absl::Status s = reconciler_.ReadCurrent(); !s.ok()) return s;
+    return Reconcile(*snapshot, /*summarize_noop=*/true);
+  }
+
+  absl::Status RunForever() {
+    Backoff map_backoff;
+    while (true) {
+      absl::Status s = reconciler_.ReadCurrent();
+      if (s.ok()) break;
+      absl::Duration d = map_backoff.Next();
+      Log(absl::StrCat("read pinned maps: ", s.message(), "; retry in ",
+                       absl::FormatDuration(d)));
+      if (WaitForStop(d)) return absl::OkStatus();
+    }
+    registry_thread_ = std::thread([this] { RegistryLoop(); });
+
+    std::optional<Snapshot> snapshot;
+    bool dirty = false, from_registry = false;
+    Backoff retry_backoff;
+    std::optional<absl::Time> retry_at;
+    absl::Time resync_at = NextResync();
+    while (true) {
+      int timeout_ms = -1;
+      absl::Time now = absl::Now();
+      for (std::optional<absl::Time> t : {retry_at, std::optional(resync_at)}) {
+        if (!t.has_value() || *t == absl::InfiniteFuture()) continue;
+        int ms = static_cast<int>(
+            std::max<int64_t>(0, absl::ToInt64Milliseconds(*t - now) + 1));
+        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+      }
+      pollfd fds[3] = {{stop_fd_.get(), POLLIN, 0},
+                       {wake_fd_.get(), POLLIN, 0},
+                       {links_.fd(), POLLIN, 0}};
+      if (::poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
+        return absl::InternalError(
+            absl::StrCat("poll: ", std::strerror(errno)));
+      }
+      if (fds[0].revents) break;
+      if (fds[1].revents) {
+        ReadCounter(wake_fd_.get());
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pending_.has_value()) {
+          snapshot = std::move(pending_);
+          pending_.reset();
+          dirty = from_registry = true;
+        }
+      }
+      if (fds[2].revents) {
+        auto changed = links_.Drain();
+        if (!changed.ok()) {
+          Log(changed.status().message());
+        } else if (*changed) {
+          dirty = true;
+        }
+      }
+      now = absl::Now();
+      if (retry_at.has_value() && now >= *retry_at) {
+        retry_at.reset();
+        dirty = true;
+      }
+      if (now >= resync_at) {
+        resync_at = NextResync();
+        if (absl::Status s = reconciler_.ReadCurrent(); !s.ok()) {
+          Log(absl::StrCat("resync: read pinned maps: ", s.message()));
+        }
+        dirty = true;
+      }
+      if (!dirty || !snapshot.has_value()) continue;
+      dirty = false;
+      absl::Status s = Reconcile(*snapshot, from_registry);
+      from_registry = false;
+      if (s.ok() || absl::IsNotFound(s)) {  // NotFound: node not registered
+        retry_backoff.Reset();
+        continue;
+      }
+      absl::Duration d = retry_backoff.Next();
+      Log(absl::StrCat(s.message(), "; retry in ", absl::FormatDuration(d)));
+      retry_at = absl::Now() + d;
+    }
+    Log("stopping: maps left as they are");
+    StopRegistryThread();
+    return absl::OkStatus();
+  }
+
+  void Stop() { WriteCounter(stop_fd_.get()); }
+  bool once() const { return options_.once; }
+
+ private:
+  void Log(absl::string_view line) { options_.log(line); }
+
+  absl::Time NextResync() const {
+    if (options_.resync_interval <= absl::ZeroDuration()) {
+      return absl::InfiniteFuture();
+    }
+    return absl::Now() + options_.resync_interval;
+  }
+
+  // Sleeps up to d; true when Stop() was called.
+  bool WaitForStop(absl::Duration d) {
+    pollfd fd = {stop_fd_.get(), POLLIN, 0};
+    return ::poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(d))) > 0;
+  }
+
+  // Registry side, on its own thread so that a slow or dead backend never
+  // delays link events: load, watch, apply events, hand the main loop the
+  // latest snapshot. Any error: back off, reload.
+  void RegistryLoop() {
+    Backoff backoff;
+    while (!Stopping()) {
+      auto snapshot = backend_->Load();
+      if (!snapshot.ok()) {
+        RegistryError("load", snapshot.status(), backoff);
+        continue;
+      }
+      Publish(*snapshot);
+      auto watcher = backend_->Watch(snapshot->revision);
+      if (!watcher.ok()) {
+        RegistryError("watch", watcher.status(), backoff);
+        continue;
+      }
+      backoff.Reset();
+      absl::Time reload_at = NextResync();
+      while (!Stopping() && absl::Now() < reload_at) {
+        auto event = (*watcher)->Next(kWatchTick);
+        if (absl::IsDeadlineExceeded(event.status())) continue;
+        if (!event.ok()) {
+          RegistryError("watch", event.status(), backoff);
+          break;
+        }
+        if (event->snapshot.has_value()) {
+          *snapshot = *std::move(event->snapshot);
+        } else {
+          ApplyChanges(event->changes, *snapshot);
+        }
+        snapshot->revision = event->revision;
+        Publish(*snapshot);
+      }
+    }
+  }
+
+  void RegistryError(absl::string_view what, const absl::Status& status,
+                     Backoff& backoff) {
+    absl::Duration d = backoff.Next();
+    Log(absl::StrCat("registry ", backend_->Describe(), ": ", what, ": ",
+                     status.message(), "; dataplane kept as is, retry in ",
+                     absl::FormatDuration(d)));
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(d),
+                 [this] { return stopping_; });
+  }
+
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
+  void Publish(const Snapshot& snapshot) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_ = snapshot;  // latest wins: the main loop only needs the last
+    }
+    WriteCounter(wake_fd_.get());
+  }
+
+  void StopRegistryThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (registry_thread_.joinable()) registry_thread_.join();
+  }
+
+  // One pass: desired state, diff/apply, TC attach. NotFound when this node
+  // is not in the registry (maps untouched).
+  absl::Status Reconcile(const Snapshot& snapshot, bool summarize_noop) {
+    DesiredStateOptions desired_options{options_.node, default_mtu_};
+    DesiredState desired =
+        ComputeDesiredState(snapshot, desired_options, ResolveInterface);
+    if (!desired.node_known) {
+      std::string msg = absl::StrCat(
+          "node '", options_.node, "' is not in the registry ",
+          backend_->Describe(), " (revision ", snapshot.revision,
+          "): add it with 'ovxctl node add ", options_.node,
+          " --vtep=...'; maps left as they are");
+      if (!options_.once && msg != last_node_msg_) {
+        Log(absl::StrCat(msg, ", waiting"));
+      }
+      last_node_msg_ = msg;
+      return absl::NotFoundError(msg);
+    }
+    last_node_msg_.clear();
+    const std::string& vtep = snapshot.nodes.at(options_.node).vtep;
+    if (!loader_vtep_.empty() && vtep != loader_vtep_ &&
+        vtep != warned_vtep_) {
+      Log(absl::StrCat("warning: registry gives node ", options_.node,
+                       " vtep ", vtep, " but it was attached with --vtep=",
+                       loader_vtep_));
+      warned_vtep_ = vtep;
+    }
+    for (const std::string& line : desired.skipped) {
+      if (!reported_skips_.contains(line)) Log(absl::StrCat("skipped: ", line));
+    }
+    reported_skips_ = {desired.skipped.begin(), desired.skipped.end()};
+    if (desired.waiting != last_waiting_ && !desired.waiting.empty()) {
+      Log(absl::StrCat("waiting for interface: ", Describe(desired.waiting)));
+    }
+    last_waiting_ = desired.waiting;
+
+    ReconcileResult result =
+        reconciler_.Apply(desired.maps, snapshot.revision, summarize_noop);
+    absl::Status attach = SyncAttachments(desired);
+    if (!result.status.ok()) return result.status;
+    return attach;
+  }
+
+  // Maps are written first, so a packet through a new attachment finds its
+  // entries.
+  absl::Status SyncAttachments(const DesiredState& desired) {
+    absl::Status first_error;
+    std::map<std::string, uint32_t> wanted;
+    for (const LocalInterface& l : desired.interfaces) {
+      wanted[l.iface] = l.ifindex;
+      auto it = attached_.find(l.iface);
+      if (it != attached_.end() && it->second == l.ifindex) continue;
+      absl::Status s = loader::AttachEndpoint(options_.bpffs, l.iface);
+      if (!s.ok()) {
+        s = absl::Status(s.code(),
+                         absl::StrCat("attach tc_endpoint to ", l.iface, ": ",
+                                      s.message()));
+        Log(s.message());
+        if (first_error.ok()) first_error = s;
+        continue;
+      }
+      attached_[l.iface] = l.ifindex;
+      Log(absl::StrCat("attached tc_endpoint to ", l.iface, " (ifindex ",
+                       l.ifindex, ") for endpoint ", l.endpoint));
+    }
+    // An interface that vanished or no longer belongs to an endpoint: drop
+    // its link pin (for a vanished one the kernel already detached it).
+    for (auto it = attached_.begin(); it != attached_.end();) {
+      if (wanted.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      absl::Status s = loader::Detach(options_.bpffs, it->first);
+      if (!s.ok() && !absl::IsNotFound(s)) {
+        Log(absl::StrCat("detach tc_endpoint from ", it->first, ": ",
+                         s.message()));
+        ++it;
+        continue;
+      }
+      Log(absl::StrCat("detached tc_endpoint from ", it->first));
+      it = attached_.erase(it);
+    }
+    return first_error;
+  }
+
+  ControllerOptions options_;
+  std::unique_ptr<RegistryBackend> backend_;
+  std::unique_ptr<MapWriter> writer_;
+  Reconciler reconciler_;
+  LinkMonitor links_;
+  maps::UniqueFd stop_fd_;
+  maps::UniqueFd wake_fd_;
+
+  std::string loader_vtep_;
+  uint16_t default_mtu_ = 0;
+  std::map<std::string, uint32_t> attached_;  // endpoint iface -> ifindex
+
+  // What was logged last, so a steady state does not repeat itself.
+  std::string last_node_msg_;
+  std::string warned_vtep_;
+  std::set<std::string> reported_skips_;
+  std::vector<LocalInterface> last_waiting_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;            // guarded by mu_
+  std::optional<Snapshot> pending_;  // guarded by mu_
+  std::thread registry_thread_;
+};
+
+absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
+    ControllerOptions options) {
+  if (options.node.empty()) {
+    return absl::InvalidArgumentError("--node is required");
+  }
+  if (!options.log) {
+    options.log = [](absl::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+  }
+  if (absl::Status s = loader::CheckNodeAttached(options.bpffs); !s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no ovx maps under ", options.bpffs,
+        ": run 'ovx-loader attach --iface=... --vtep=...' first (",
+        s.message(), ")"));
+  }
+  auto writer = PinnedMapWriter::Open(options.bpffs);
+  if (!writer.ok()) return writer.status();
+  auto backend = OpenRegistry(options.registry);
+  if (!backend.ok()) return backend.status();
+  auto links = LinkMonitor::Open();
+  if (!links.ok()) return links.status();
+  maps::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  maps::UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd.valid() || !wake_fd.valid()) {
+    return absl::InternalError(
+        absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  auto impl = std::make_unique<Impl>(
+      std::move(options), *std::move(backend), *std::move(writer),
+      *std::move(links), std::move(stop_fd), std::move(wake_fd));
+  impl->Init();
+  return std::unique_ptr<Controller>(new Controller(std::move(impl)));
+}
+
+Controller::Controller(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Controller::~Controller() = default;
+
+absl::Status Controller::Run() {
+  return impl_->once() ? impl_->RunOnce() : impl_->RunForever();
+}
+
+void Controller::Stop() { impl_->Stop(); }
+
+}  // namespace ovx::controller

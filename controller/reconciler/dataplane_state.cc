@@ -1,0 +1,118 @@
+#include "controller/reconciler/dataplane_state.h"
+
+#include <netinet/in.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "maps/dataplane_maps.h"
+
+namespace ovx::controller {
+namespace {
+
+std::string FormatAddr(uint8_t family, const __be32 addr[4]) {
+  if (family == OVX_AF_INET) {
+    in_addr ip{};
+    ip.s_addr = addr[0];
+    return maps::FormatIpv4(ip);
+  }
+  // IPv6 is not written yet; show the raw words rather than guess.
+  return absl::StrFormat("af%u:%08x%08x%08x%08x", family, addr[0], addr[1],
+                         addr[2], addr[3]);
+}
+
+template <typename K, typename V>
+bool SameTable(const Table<K, V>& a, const Table<K, V>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+    if (!SameBytes(ia->first, ib->first) || !SameBytes(ia->second, ib->second))
+      return false;
+  }
+  return true;
+}
+
+template <typename K, typename V, typename FK, typename FV>
+void DescribeTable(absl::string_view name, const Table<K, V>& table,
+                   FK format_key, FV format_value, std::string& out) {
+  for (const auto& [key, value] : table) {
+    absl::StrAppend(&out, name, ": ", format_key(key), " -> ",
+                    format_value(value), "\n");
+  }
+}
+
+}  // namespace
+
+bool operator==(const DataplaneState& a, const DataplaneState& b) {
+  return SameTable(a.networks, b.networks) && SameTable(a.vteps, b.vteps) &&
+         SameTable(a.vtep_vnis, b.vtep_vnis) &&
+         SameTable(a.interfaces, b.interfaces) &&
+         SameTable(a.endpoints, b.endpoints);
+}
+
+std::string DescribeState(const DataplaneState& state) {
+  std::string out;
+  DescribeTable("networks", state.networks, FormatNetworkKey, FormatNetwork,
+                out);
+  DescribeTable("vteps", state.vteps, FormatVtepKey, FormatVtep, out);
+  DescribeTable("vtep_vnis", state.vtep_vnis, FormatVtepVniKey, FormatVtepVni,
+                out);
+  DescribeTable("interfaces", state.interfaces, FormatInterfaceKey,
+                FormatInterface, out);
+  DescribeTable("endpoints", state.endpoints, FormatEndpointKey,
+                FormatEndpoint, out);
+  return out;
+}
+
+std::string FormatNetworkKey(uint32_t vni) { return absl::StrCat("vni=", vni); }
+
+std::string FormatNetwork(const ovx_network& value) {
+  return absl::StrFormat("policy=%s mtu=%u",
+                         (value.flags & OVX_NET_F_POLICY_DENY) ? "deny"
+                                                               : "allow",
+                         value.mtu);
+}
+
+std::string FormatVtepKey(const ovx_vtep_key& key) {
+  return FormatAddr(key.family, key.addr);
+}
+
+std::string FormatVtep(const ovx_vtep& value) {
+  return absl::StrFormat("node_id=%08x", value.node_id);
+}
+
+std::string FormatVtepVniKey(const ovx_vtep_vni_key& key) {
+  return absl::StrCat(FormatAddr(key.family, key.addr), " vni=", key.vni);
+}
+
+std::string FormatVtepVni(const ovx_vtep_vni& value) {
+  return absl::StrCat("endpoints=", value.endpoints);
+}
+
+std::string FormatInterfaceKey(uint32_t ifindex) {
+  return absl::StrCat("ifindex=", ifindex);
+}
+
+std::string FormatInterface(const ovx_interface& value) {
+  return absl::StrCat("vni=", value.vni, " ",
+                      FormatAddr(value.family, value.addr), " ",
+                      maps::FormatMac(value.mac),
+                      " identity=", value.identity);
+}
+
+std::string FormatEndpointKey(const ovx_endpoint_key& key) {
+  return absl::StrCat("vni=", key.vni, " ", FormatAddr(key.family, key.addr));
+}
+
+std::string FormatEndpoint(const ovx_endpoint& value) {
+  std::string where;
+  if (value.flags & OVX_EP_F_LOCAL) {
+    where = absl::StrCat("local ifindex=", value.ifindex);
+  } else if (value.flags & OVX_EP_F_REMOTE) {
+    where = absl::StrCat("remote ", FormatAddr(value.vtep_family, value.vtep));
+  } else {
+    where = absl::StrFormat("flags=%#x", value.flags);
+  }
+  return absl::StrCat(where, " ", maps::FormatMac(value.mac),
+                      " identity=", value.identity);
+}
+
+}  // namespace ovx::controller

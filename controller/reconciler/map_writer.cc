@@ -1,0 +1,74 @@
+#include "controller/reconciler/map_writer.h"
+
+#include <utility>
+
+namespace ovx::controller {
+namespace {
+
+template <typename M, typename K, typename V>
+absl::Status DumpInto(const M& map, Table<K, V>& table) {
+  auto entries = map.Dump();
+  if (!entries.ok()) return entries.status();
+  for (const auto& [key, value] : *entries) table[key] = value;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PinnedMapWriter>> PinnedMapWriter::Open(
+    absl::string_view bpffs) {
+  auto maps = maps::DataplaneMaps::Open(bpffs);
+  if (!maps.ok()) return maps.status();
+  return std::unique_ptr<PinnedMapWriter>(
+      new PinnedMapWriter(*std::move(maps)));
+}
+
+absl::StatusOr<DataplaneState> PinnedMapWriter::ReadAll() {
+  DataplaneState state;
+  for (absl::Status status : {DumpInto(maps_.networks, state.networks),
+                              DumpInto(maps_.vteps, state.vteps),
+                              DumpInto(maps_.vtep_vnis, state.vtep_vnis),
+                              DumpInto(maps_.interfaces, state.interfaces),
+                              DumpInto(maps_.endpoints, state.endpoints)}) {
+    if (!status.ok()) return status;
+  }
+  return state;
+}
+
+absl::Status PinnedMapWriter::PutNetwork(uint32_t vni,
+                                         const ovx_network& value) {
+  return maps_.networks.Update(vni, value);
+}
+absl::Status PinnedMapWriter::DeleteNetwork(uint32_t vni) {
+  return maps_.networks.Delete(vni);
+}
+absl::Status PinnedMapWriter::PutVtep(const ovx_vtep_key& key,
+                                      const ovx_vtep& value) {
+  return maps_.vteps.Update(key, value);
+}
+absl::Status PinnedMapWriter::DeleteVtep(const ovx_vtep_key& key) {
+  return maps_.vteps.Delete(key);
+}
+absl::Status PinnedMapWriter::PutVtepVni(const ovx_vtep_vni_key& key,
+                                         const ovx_vtep_vni& value) {
+  return maps_.vtep_vnis.Update(key, value);
+}
+absl::Status PinnedMapWriter::DeleteVtepVni(const ovx_vtep_vni_key& key) {
+  return maps_.vtep_vnis.Delete(key);
+}
+absl::Status PinnedMapWriter::PutInterface(uint32_t ifindex,
+                                           const ovx_interface& value) {
+  return maps_.interfaces.Update(ifindex, value);
+}
+absl::Status PinnedMapWriter::DeleteInterface(uint32_t ifindex) {
+  return maps_.interfaces.Delete(ifindex);
+}
+absl::Status PinnedMapWriter::PutEndpoint(const ovx_endpoint_key& key,
+                                          const ovx_endpoint& value) {
+  return maps_.endpoints.Update(key, value);
+}
+absl::Status PinnedMapWriter::DeleteEndpoint(const ovx_endpoint_key& key) {
+  return maps_.endpoints.Delete(key);
+}
+
+}  // namespace ovx::controller
