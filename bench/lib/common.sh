@@ -1,0 +1,55 @@
+# bench/lib/common.sh - logging, run-unique names and the cleanup registry.
+# Everything the suite creates (netns, bpffs mounts, processes, temp dirs) is
+# registered here and removed by bench_cleanup, which run.sh traps on EXIT.
+
+BENCH_TAG=${BENCH_TAG:-ovxb$$}
+BENCH_NETNS=()      # namespaces to delete
+BENCH_PIDS=()       # background processes to kill
+BENCH_MOUNTS=()     # bpffs mounts to unmount
+BENCH_TMPDIRS=()    # directories to remove
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+# nsx NS CMD...: run CMD in netns NS. ip netns exec only remounts /sys; our
+# bpffs mounts live under the temp dir, so they stay visible.
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+netns_add() {
+  ip netns add "$1" || die "create netns $1"
+  BENCH_NETNS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+bg_start() {  # bg_start NS LOGFILE CMD...: background process, pid recorded
+  local ns=$1 logf=$2; shift 2
+  ip netns exec "$ns" "$@" >"$logf" 2>&1 &
+  BENCH_PIDS+=("$!")
+  echo "$!"
+}
+
+# Stops processes, deletes namespaces, unmounts bpffs; keeps temp dirs.
+bench_teardown() {
+  local pid ns m
+  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for ns in "${BENCH_NETNS[@]}"; do
+    # Anything still running inside one of our namespaces was started by us.
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+  done
+  for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  for ns in "${BENCH_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for m in "${BENCH_MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
+  BENCH_PIDS=(); BENCH_NETNS=(); BENCH_MOUNTS=()
+}
+
+bench_cleanup() {
+  local d
+  bench_teardown
+  for d in "${BENCH_TMPDIRS[@]}"; do rm -rf "$d"; done
+  BENCH_TMPDIRS=()
+}
+
+bpffs_mount() {  # bpffs_mount DIR: a bpffs outside /sys (see DESIGN.md)
+  mkdir -p "$1" && mount -t bpf bpf "$1" || die "mount bpffs at $1"
+  BENCH_MOUNTS+=("$1")
+}

@@ -1,0 +1,51 @@
+# bench/lib/markdown.jq - results document -> Markdown tables (jq -r).
+def f: if . == null then "-" elif (. | fabs) >= 100 then (. * 10 | round / 10 | tostring)
+       elif (. | fabs) >= 10 then (. * 100 | round / 100 | tostring)
+       else (. * 1000 | round / 1000 | tostring) end;
+def r2: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
+def met: if . == null then "" elif . then "met" else "**not met**" end;
+
+. as $doc | .meta as $meta
+| ($meta.paths) as $paths
+| ([$paths[] | select(startswith("ovx"))] | map("\(.)/kvxlan", "\(.)/plain")) as $rcols
+| "## Network paths (\($meta.mode), \($meta.rounds) interleaved rounds, \($meta.duration_s) s per test)",
+  "",
+  "Cells: median [min-max] over rounds. Ratios are of medians. Goals are for the default ovx path.",
+  "",
+  ( $meta.profiles[] as $profile
+    | "### Underlay profile: \($profile) (\($meta.profile_notes[$profile]))",
+      "",
+      "| metric | unit | " + ($paths + $rcols | join(" | ")) + " | goal | |",
+      "|---|---|" + ($paths + $rcols | map("---:") | join("|")) + "|---|---|",
+      ( $doc.network[] | select(.profile == $profile) as $row
+        | "| \(.label) | \(.unit) | "
+          + ([$paths[] as $p | $row.paths[$p]
+              | if . == null then "-" else "\(.median | f) [\(.min | f)-\(.max | f)]" end]
+             + [$rcols[] as $c | $row.ratios[$c] | r2] | join(" | "))
+          + " | \(.goal.text) | \(.goal.met | met) |"),
+      "" ),
+  ( if ($doc.prog_cost | length) > 0 then
+      "## Per-packet program cost (BPF_PROG_TEST_RUN, repeat=1 x \($doc.prog_cost[0].iterations), minus a trivial program of the same type)",
+      "",
+      "| case | program | endpoints in map | ns/packet | raw median ns | baseline ns | raw p10-p90 ns | goal | |",
+      "|---|---|---:|---:|---:|---:|---:|---|---|",
+      ( $doc.prog_cost[]
+        | "| \(.case) | \(.program) | \(.endpoints) | \(.ns_per_packet | f) | \(.raw_median_ns | f) | \(.baseline_median_ns | f) | \(.raw_p10_ns | f)-\(.raw_p90_ns | f) | \(.goal.text // "") | \(.goal_met | met) |"),
+      ""
+    else empty end ),
+  ( if ($doc.map_rates | length) > 0 then
+      "## Map update rate (typed wrappers, one syscall per entry)",
+      "",
+      "| operation | entries | per second |",
+      "|---|---:|---:|",
+      ( $doc.map_rates[] | "| endpoints \(.op) | \(.entries) | \(.per_second | round) |"),
+      ""
+    else empty end ),
+  ( if $doc.propagation != null then
+      "## ovxctl -> remote map propagation",
+      "",
+      "| changes | p50 ms | p99 ms | max ms |",
+      "|---:|---:|---:|---:|",
+      "| \($doc.propagation.changes) | \($doc.propagation.p50_ms | f) | \($doc.propagation.p99_ms | f) | \($doc.propagation.max_ms | f) |",
+      ""
+    else empty end )

@@ -1,0 +1,94 @@
+# bench/lib/measure.sh - one measurement of one path, appended as a sample
+# line to $BENCH_SAMPLES. A tool failing here means the path is broken: that
+# fails the run. Numbers never do.
+
+IPERF_PORT=5201
+SOCKPERF_PORT=11111
+
+sample() {  # sample PROFILE PATH METRIC ROUND VALUE
+  printf '{"profile":"%s","path":"%s","metric":"%s","round":%d,"value":%s}\n' \
+    "$1" "$2" "$3" "$4" "$5" >>"$BENCH_SAMPLES"
+}
+
+# Busy CPU seconds of the whole machine so far (user+nice+system+irq+softirq+
+# steal from /proc/stat): softirq work of the veths/programs lands anywhere.
+cpu_busy_s() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.4f", ($2+$3+$4+$7+$8+$9)/hz; exit}' /proc/stat
+}
+
+servers_start() {  # servers_start PATH: iperf3 and sockperf servers in c2
+  local p=$1 c2 dst
+  c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
+  bg_start "$c2" "$BENCH_TMP/$p-iperf3-server.log" iperf3 -s -p $IPERF_PORT >/dev/null
+  bg_start "$c2" "$BENCH_TMP/$p-sockperf-server.log" \
+    sockperf sr --tcp -i "$dst" -p $SOCKPERF_PORT >/dev/null
+}
+
+# path_check PATH CMTU: full-size DF ping and a byte-exact TCP transfer.
+path_check() {
+  local p=$1 cmtu=$2 c1 c2 dst
+  c1=$(ns_of "$p" c1); c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
+  nsx "$c1" ping -q -c 3 -i 0.2 -W 2 -M do -s $((cmtu - 28)) "$dst" >/dev/null ||
+    die "$p: full-size ping (MTU $cmtu, DF) from c1 to $dst fails: path broken"
+  local src="$BENCH_TMP/check.bin" got="$BENCH_TMP/$p-check.out"
+  [[ -f $src ]] || head -c $((4 << 20)) /dev/urandom >"$src"
+  nsx "$c2" timeout 20 nc -l 7000 >"$got" &
+  local srv=$!
+  sleep 0.3
+  nsx "$c1" timeout 20 nc -N "$dst" 7000 <"$src" || die "$p: TCP transfer to $dst failed"
+  wait $srv
+  cmp -s "$src" "$got" || die "$p: TCP transfer corrupted (bytes differ)"
+}
+
+# measure_tcp PROFILE PATH ROUND STREAMS DURATION: Gbit/s received; for one
+# stream also machine CPU seconds per GB moved.
+measure_tcp() {
+  local profile=$1 p=$2 round=$3 streams=$4 dur=$5 c1 out
+  c1=$(ns_of "$p" c1); out="$BENCH_TMP/iperf.json"
+  local cpu0 cpu1
+  cpu0=$(cpu_busy_s)
+  timeout $((dur + 30)) ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
+    -p $IPERF_PORT -t "$dur" -O 1 -P "$streams" -J >"$out" 2>&1 ||
+    die "$p: iperf3 TCP -P $streams failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  cpu1=$(cpu_busy_s)
+  local bps bytes
+  bps=$(jq '.end.sum_received.bits_per_second' "$out")
+  bytes=$(jq '.end.sum_received.bytes' "$out")
+  [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
+  sample "$profile" "$p" "tcp${streams}_gbps" "$round" \
+    "$(awk -v b="$bps" 'BEGIN{printf "%.3f", b/1e9}')"
+  if ((streams == 1)); then
+    # The omitted first second moved bytes too; scale CPU to the counted part.
+    sample "$profile" "$p" cpu_s_per_gb "$round" "$(awk -v c0="$cpu0" -v c1="$cpu1" \
+      -v by="$bytes" -v d="$dur" 'BEGIN{printf "%.3f", (c1-c0)*d/(d+1)/(by/1e9)}')"
+  fi
+}
+
+# measure_rr PROFILE PATH ROUND DURATION: TCP ping-pong round-trip p50/p99 (us).
+measure_rr() {
+  local profile=$1 p=$2 round=$3 dur=$4 c1 out
+  c1=$(ns_of "$p" c1); out="$BENCH_TMP/sockperf.txt"
+  timeout $((dur + 30)) ip netns exec "$c1" sockperf pp --tcp -i "${TOPO_DST[$p]}" \
+    -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1 ||
+    die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
+  local p50 p99
+  p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$out")
+  p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' "$out")
+  [[ -n $p50 && -n $p99 ]] || die "$p: sockperf printed no percentiles"
+  sample "$profile" "$p" rr_p50_us "$round" "$p50"
+  sample "$profile" "$p" rr_p99_us "$round" "$p99"
+}
+
+# measure_udp PROFILE PATH ROUND DURATION: 64-byte UDP datagrams received/s.
+measure_udp() {
+  local profile=$1 p=$2 round=$3 dur=$4 c1 out
+  c1=$(ns_of "$p" c1); out="$BENCH_TMP/iperf-udp.json"
+  timeout $((dur + 30)) ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
+    -p $IPERF_PORT -u -l 64 -b 0 -t "$dur" -J >"$out" 2>&1 ||
+    die "$p: iperf3 UDP failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  local kpps
+  kpps=$(jq '.end.sum | (.packets - .lost_packets) / .seconds / 1000' "$out")
+  [[ $kpps =~ ^[0-9.e+-]+$ ]] || die "$p: iperf3 UDP gave no packet count"
+  awk -v k="$kpps" 'BEGIN{exit !(k > 0)}' || die "$p: no UDP datagram arrived"
+  sample "$profile" "$p" udp64_kpps "$round" "$(awk -v k="$kpps" 'BEGIN{printf "%.1f", k}')"
+}

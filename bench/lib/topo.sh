@@ -1,0 +1,139 @@
+# bench/lib/topo.sh - the two-host topology, carried three ways.
+#
+#   c1 [eth0] ==veth== [vc1] h1 [ul0] ==veth underlay== [ul0] h2 [vc2] ==veth== [eth0] c2
+#
+# Every path gets its own four namespaces (<tag>-<path>-{h1,h2,c1,c2}) so all
+# paths exist at once and the rounds can interleave them. Interfaces are
+# created directly inside their namespace, so names never clash.
+#   plain   routed veth, no overlay: each host routes the other's container
+#           subnet via the underlay (what a flat L3 / Calico-style net does).
+#   kvxlan  Linux vxlan device + bridge per host, static fdb and neighbours
+#           (what Docker's overlay driver and Flannel's vxlan backend do).
+#   ovx     ovx-loader on the underlay and on vc*, maps filled by
+#           ovx-test-mapfill; no vxlan device, no bridge.
+#   ovx-xdp ovx with --decap-delivery=xdp (XDP_REDIRECT into the veth; needs
+#           GRO on the container's eth0 for NAPI).
+# Underlay 192.168.77.1/.2; overlay containers get MTU underlay-50.
+
+UL1=192.168.77.1
+UL2=192.168.77.2
+MAC_C1=02:0b:00:00:00:01
+MAC_C2=02:0b:00:00:00:02
+VNI=100
+
+declare -A TOPO_DST    # path -> c2's address (the server)
+declare -A TOPO_BPFFS  # path -> "h1dir h2dir" for ovx paths
+
+ns_of() { echo "${BENCH_TAG}-$1-$2"; }  # ns_of PATH h1|h2|c1|c2
+
+# topo_base PATH PROFILE CMTU: namespaces, underlay, container veths.
+topo_base() {
+  local p=$1 profile=$2 cmtu=$3
+  local h1 h2 c1 c2
+  h1=$(ns_of "$p" h1); h2=$(ns_of "$p" h2); c1=$(ns_of "$p" c1); c2=$(ns_of "$p" c2)
+  for n in "$h1" "$h2" "$c1" "$c2"; do netns_add "$n"; done
+  ip link add ul0 netns "$h1" type veth peer name ul0 netns "$h2" || die "$p: underlay veth"
+  ip -n "$h1" addr add $UL1/24 dev ul0
+  ip -n "$h2" addr add $UL2/24 dev ul0
+  ip link add vc1 netns "$h1" type veth peer name eth0 netns "$c1" || die "$p: veth c1"
+  ip link add vc2 netns "$h2" type veth peer name eth0 netns "$c2" || die "$p: veth c2"
+  ip -n "$c1" link set eth0 address $MAC_C1 mtu "$cmtu"
+  ip -n "$c2" link set eth0 address $MAC_C2 mtu "$cmtu"
+  local h
+  for h in "$h1" "$h2"; do
+    ip -n "$h" link set ul0 mtu 1500
+    if [[ $profile == nic ]]; then
+      # Closer to a real NIC: no segmentation offloads on the underlay.
+      nsx "$h" ethtool -K ul0 tso off gso off gro off >/dev/null 2>&1 ||
+        die "$p: ethtool -K ul0 on $h"
+    fi
+    ip -n "$h" link set ul0 up
+    nsx "$h" sysctl -qw net.ipv4.ip_forward=1
+  done
+  ip -n "$h1" link set vc1 up
+  ip -n "$h2" link set vc2 up
+  ip -n "$c1" link set eth0 up
+  ip -n "$c2" link set eth0 up
+}
+
+topo_plain() {
+  local p=plain profile=$1
+  topo_base $p "$profile" 1500
+  local h1 h2 c1 c2
+  h1=$(ns_of $p h1); h2=$(ns_of $p h2); c1=$(ns_of $p c1); c2=$(ns_of $p c2)
+  ip -n "$h1" addr add 10.20.1.1/24 dev vc1
+  ip -n "$h2" addr add 10.20.2.1/24 dev vc2
+  ip -n "$c1" addr add 10.20.1.2/24 dev eth0
+  ip -n "$c2" addr add 10.20.2.2/24 dev eth0
+  ip -n "$c1" route add default via 10.20.1.1
+  ip -n "$c2" route add default via 10.20.2.1
+  ip -n "$h1" route add 10.20.2.0/24 via $UL2
+  ip -n "$h2" route add 10.20.1.0/24 via $UL1
+  TOPO_DST[$p]=10.20.2.2
+}
+
+topo_kvxlan() {
+  local p=kvxlan profile=$1
+  topo_base $p "$profile" 1450
+  local h c i local_ul peer_ul vc peer_mac
+  for i in 1 2; do
+    h=$(ns_of $p h$i); c=$(ns_of $p c$i); vc=vc$i
+    if ((i == 1)); then local_ul=$UL1 peer_ul=$UL2 peer_mac=$MAC_C2
+    else local_ul=$UL2 peer_ul=$UL1 peer_mac=$MAC_C1; fi
+    ip -n "$h" link add vx0 type vxlan id $VNI local "$local_ul" dev ul0 \
+      dstport 4789 nolearning || die "$p: vxlan device"
+    ip -n "$h" link add br0 type bridge || die "$p: bridge"
+    ip -n "$h" link set vx0 master br0
+    ip -n "$h" link set "$vc" master br0
+    ip -n "$h" link set vx0 up
+    ip -n "$h" link set br0 up
+    # Static fdb, as Docker's overlay programs it: peer container's MAC ->
+    # peer VTEP (plus the all-zero entry for broadcast).
+    nsx "$h" bridge fdb append 00:00:00:00:00:00 dev vx0 dst "$peer_ul"
+    nsx "$h" bridge fdb add "$peer_mac" dev vx0 dst "$peer_ul" self permanent
+    ip -n "$c" addr add 10.30.0.$i/24 dev eth0
+  done
+  ip -n "$(ns_of $p c1)" neigh add 10.30.0.2 lladdr $MAC_C2 dev eth0 nud permanent
+  ip -n "$(ns_of $p c2)" neigh add 10.30.0.1 lladdr $MAC_C1 dev eth0 nud permanent
+  TOPO_DST[$p]=10.30.0.2
+}
+
+topo_teardown() { bench_teardown; }
+
+# topo_ovx PROFILE PATHNAME tc|xdp
+topo_ovx() {
+  local profile=$1 p=$2 delivery=$3
+  topo_base "$p" "$profile" 1450
+  local i h c fs local_ul peer_ul
+  for i in 1 2; do
+    h=$(ns_of "$p" h$i); c=$(ns_of "$p" c$i); fs=$BENCH_TMP/$p-h$i-bpffs
+    if ((i == 1)); then local_ul=$UL1 peer_ul=$UL2; else local_ul=$UL2 peer_ul=$UL1; fi
+    bpffs_mount "$fs"
+    nsx "$h" "$OVX_LOADER" attach --iface=ul0 --vtep="$local_ul" --bpffs="$fs" \
+      --decap-delivery="$delivery" >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+      die "$p: ovx-loader attach ul0 on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    nsx "$h" "$OVX_LOADER" attach --iface=vc$i --endpoint --bpffs="$fs" \
+      >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+      die "$p: ovx-loader attach vc$i on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    ip -n "$c" addr add 10.40.0.$i/24 dev eth0
+    if [[ $delivery == xdp ]]; then
+      # XDP_REDIRECT into a veth needs NAPI on the receiving end: GRO on.
+      nsx "$c" ethtool -K eth0 gro on >/dev/null 2>&1 || die "$p: gro on c$i eth0"
+    fi
+  done
+  ovx_fill "$p"
+  TOPO_DST[$p]=10.40.0.2
+}
+
+# ovx_fill PATH: both hosts' maps, as the controller would compute them.
+ovx_fill() {
+  local p=$1 i h fs
+  for i in 1 2; do
+    h=$(ns_of "$p" h$i); fs=$BENCH_TMP/$p-h$i-bpffs
+    nsx "$h" "$OVX_MAPFILL" --bpffs="$fs" --vni=$VNI \
+      --local="10.40.0.$i,$( ((i == 1)) && echo $MAC_C1 || echo $MAC_C2),vc$i" \
+      --remote="10.40.0.$((3 - i)),$( ((i == 1)) && echo $MAC_C2 || echo $MAC_C1),$( ((i == 1)) && echo $UL2 || echo $UL1)" \
+      >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+      die "$p: filling maps on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+  done
+}

@@ -1,0 +1,71 @@
+// prog_cost: per-packet cost of each ovx program path (see prog_cost.h).
+// Run as root inside a throwaway netns prepared by bench/prog_cost.sh; prints
+// one JSON document on stdout.
+#include <gflags/gflags.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "bench/prog_cost.h"
+#include "nlohmann/json.hpp"
+
+DEFINE_string(bpffs, "", "bpffs mount where the maps are pinned (required)");
+DEFINE_string(underlay, "ul0", "underlay interface");
+DEFINE_string(endpoint, "vc1", "host-side veth of the source endpoint");
+DEFINE_string(peer, "vc3", "host-side veth of a second local endpoint");
+DEFINE_string(endpoints, "1,1000,100000", "endpoints-map sizes to time at");
+DEFINE_uint32(iterations, 20000, "runs per case (and as many baseline runs)");
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ProgCostOptions options;
+  options.bpffs = FLAGS_bpffs;
+  options.underlay_iface = FLAGS_underlay;
+  options.endpoint_iface = FLAGS_endpoint;
+  options.peer_iface = FLAGS_peer;
+  options.iterations = FLAGS_iterations;
+  options.endpoint_counts.clear();
+  for (absl::string_view part : absl::StrSplit(FLAGS_endpoints, ',')) {
+    uint32_t n;
+    if (!absl::SimpleAtoi(part, &n)) {
+      std::fprintf(stderr, "prog_cost: bad --endpoints entry '%s'\n",
+                   std::string(part).c_str());
+      return 2;
+    }
+    options.endpoint_counts.push_back(n);
+  }
+  if (options.bpffs.empty()) {
+    std::fprintf(stderr, "prog_cost: --bpffs is required\n");
+    return 2;
+  }
+  auto report = ovx::bench::RunProgCost(options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "prog_cost: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  nlohmann::json out;
+  out["programs"] = nlohmann::json::array();
+  for (const auto& r : report->programs) {
+    out["programs"].push_back({{"case", r.name},
+                               {"program", r.program},
+                               {"endpoints", r.endpoints},
+                               {"iterations", r.iterations},
+                               {"ns_per_packet", r.ns_per_packet},
+                               {"raw_median_ns", r.raw_median_ns},
+                               {"baseline_median_ns", r.baseline_median_ns},
+                               {"raw_p10_ns", r.raw_p10_ns},
+                               {"raw_p90_ns", r.raw_p90_ns},
+                               {"retval", r.retval}});
+  }
+  out["map_rates"] = nlohmann::json::array();
+  for (const auto& r : report->map_rates) {
+    out["map_rates"].push_back(
+        {{"op", r.op}, {"entries", r.entries}, {"per_second", r.per_second}});
+  }
+  std::cout << out.dump(1) << std::endl;
+  return 0;
+}

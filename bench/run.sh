@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# bench/run.sh - the ovx benchmark suite, in one go, on this machine.
+#
+#   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
+#                [--paths=plain,kvxlan,ovx,ovx-xdp] [--profiles=veth,nic]
+#                [--duration=S] [--skip-net] [--skip-prog-cost]
+#
+# The same two-host namespace topology is carried by plain routing, by the
+# kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
+# exist at once and every test runs INTERLEAVED across them, round after
+# round, so machine noise (this box is shared) hits every path alike; results
+# are medians with min-max and IQR, and ratios of medians.
+# Full mode: 5 rounds, ~15 minutes. --smoke: 1 round of 1 s tests (CI).
+# Writes <out>/results-<UTC timestamp>.{md,json} and <out>/latest.{md,json}
+# and prints the Markdown on stdout.
+# Exit status: non-zero only when a path is broken (a connection fails, bytes
+# differ, a program takes the wrong path) or the setup fails; never on a
+# number.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+source "$here/lib/common.sh"
+source "$here/lib/topo.sh"
+source "$here/lib/measure.sh"
+source "$here/lib/prog_cost.sh"
+
+smoke=0
+rounds=
+duration=
+out_dir=$here/results
+build_dir=${OVX_BUILD_DIR:-$root/build}
+paths=plain,kvxlan,ovx,ovx-xdp
+profiles=veth,nic
+skip_net=0
+skip_prog=0
+for arg in "$@"; do
+  case $arg in
+    --smoke) smoke=1 ;;
+    --rounds=*) rounds=${arg#*=} ;;
+    --duration=*) duration=${arg#*=} ;;
+    --out=*) out_dir=${arg#*=} ;;
+    --build-dir=*) build_dir=${arg#*=} ;;
+    --paths=*) paths=${arg#*=} ;;
+    --profiles=*) profiles=${arg#*=} ;;
+    --skip-net) skip_net=1 ;;
+    --skip-prog-cost) skip_prog=1 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+if ((smoke)); then
+  rounds=${rounds:-1} duration=${duration:-1} prog_iters=2000
+else
+  rounds=${rounds:-5} duration=${duration:-3} prog_iters=50000
+fi
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
+IFS=, read -r -a PATHS <<<"$paths"
+IFS=, read -r -a PROFILES <<<"$profiles"
+
+[[ $(id -u) -eq 0 ]] || die "run as root (namespaces, BPF programs)"
+for tool in ip ethtool iperf3 sockperf jq nc ping bridge; do
+  command -v "$tool" >/dev/null || die "missing tool: $tool (scripts/install-deps.sh)"
+done
+
+find_bin() {  # find_bin NAME: an executable of the build tree, or die
+  local f
+  f=$(find "$build_dir" -type f -name "$1" -perm -u+x 2>/dev/null | head -1)
+  [[ -n $f ]] || die "$1 not found under $build_dir (build it, or pass --build-dir)"
+  echo "$f"
+}
+
+needs_ovx=0
+for p in "${PATHS[@]}"; do
+  case $p in
+    plain | kvxlan) ;;
+    ovx | ovx-xdp) needs_ovx=1 ;;
+    *) die "unknown path $p (plain, kvxlan, ovx, ovx-xdp)" ;;
+  esac
+done
+for prof in "${PROFILES[@]}"; do
+  [[ $prof == veth || $prof == nic ]] || die "unknown profile $prof (veth, nic)"
+done
+if ((needs_ovx && !skip_net)); then
+  OVX_LOADER=$(find_bin ovx-loader) || exit 1
+  OVX_MAPFILL=$(find_bin ovx-test-mapfill) || exit 1
+fi
+((skip_prog)) || { PROG_COST=$(find_bin ovx_prog_cost) || exit 1; }
+
+BENCH_TMP=$(mktemp -d /tmp/ovxb.XXXXXX)
+BENCH_TMPDIRS+=("$BENCH_TMP")
+BENCH_SAMPLES=$BENCH_TMP/samples.jsonl
+: >"$BENCH_SAMPLES"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+declare -A PROFILE_NOTES=(
+  [veth]="veth underlay, MTU 1500, offloads at veth defaults (TSO/GSO on)"
+  [nic]="veth underlay, MTU 1500, tso/gso/gro off on the underlay, as a real NIC without offloads"
+)
+
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t0=$SECONDS
+log "mode $([[ $smoke == 1 ]] && echo smoke || echo full): paths ${PATHS[*]}," \
+  "profiles ${PROFILES[*]}, $rounds rounds of ${duration}s tests"
+
+if ((!skip_net)); then
+  for profile in "${PROFILES[@]}"; do
+    log "profile $profile: building topologies"
+    for p in "${PATHS[@]}"; do
+      case $p in
+        plain) topo_plain "$profile" ;;
+        kvxlan) topo_kvxlan "$profile" ;;
+        ovx) topo_ovx "$profile" ovx tc ;;
+        ovx-xdp) topo_ovx "$profile" ovx-xdp xdp ;;
+      esac
+    done
+    for p in "${PATHS[@]}"; do
+      path_check "$p" "$([[ $p == plain ]] && echo 1500 || echo 1450)"
+      servers_start "$p"
+    done
+    sleep 0.5
+    for ((r = 1; r <= rounds; r++)); do
+      # Rotate the order each round so no path always runs first.
+      order=("${PATHS[@]:$(((r - 1) % ${#PATHS[@]}))}" "${PATHS[@]:0:$(((r - 1) % ${#PATHS[@]}))}")
+      log "profile $profile round $r/$rounds: ${order[*]}"
+      for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 1 "$duration"; done
+      for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 4 "$duration"; done
+      for p in "${order[@]}"; do measure_rr "$profile" "$p" "$r" "$duration"; done
+      for p in "${order[@]}"; do measure_udp "$profile" "$p" "$r" "$duration"; done
+    done
+    # The next profile rebuilds everything (different underlay settings).
+    topo_teardown
+  done
+fi
+
+prog_json=null
+if ((!skip_prog)); then
+  log "per-packet program cost ($prog_iters runs per case)"
+  eps=1,1000,100000
+  prog_cost_run "$PROG_COST" "$prog_iters" "$eps" "$BENCH_TMP/prog_cost.json"
+  prog_json=$(cat "$BENCH_TMP/prog_cost.json")
+fi
+
+prop_json=null
+if [[ -n ${OVX_BENCH_PROPAGATION:-} && -f $BENCH_TMP/propagation.json ]]; then
+  prop_json=$(cat "$BENCH_TMP/propagation.json")
+fi
+
+cmdline="bench/run.sh${*:+ $*}"
+meta=$(jq -n --arg started "$started" --arg cmd "$cmdline" \
+  --arg mode "$([[ $smoke == 1 ]] && echo smoke || echo full)" \
+  --argjson rounds "$rounds" --argjson duration "$duration" \
+  --arg kernel "$(uname -r)" --argjson nproc "$(nproc)" \
+  --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
+  --arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  --argjson elapsed "$((SECONDS - t0))" \
+  --argjson paths "$(printf '%s\n' "${PATHS[@]}" | jq -R . | jq -s .)" \
+  --argjson profiles "$( ((skip_net)) && echo '[]' || printf '%s\n' "${PROFILES[@]}" | jq -R . | jq -s .)" \
+  --argjson notes "$(for k in "${!PROFILE_NOTES[@]}"; do jq -n --arg k "$k" --arg v "${PROFILE_NOTES[$k]}" '{($k): $v}'; done | jq -s add)" \
+  '{started: $started, command: $cmd, mode: $mode, rounds: $rounds,
+    duration_s: $duration, kernel: $kernel, nproc: $nproc, cpu: $cpu,
+    commit: $commit, elapsed_s: $elapsed, paths: $paths, profiles: $profiles,
+    profile_notes: $notes}')
+results=$(jq -s --argjson meta "$meta" --argjson prog "$prog_json" \
+  --argjson prop "$prop_json" -f "$here/lib/report.jq" "$BENCH_SAMPLES") ||
+  die "report: jq failed"
+markdown=$(jq -r -f "$here/lib/markdown.jq" <<<"$results") || die "report: markdown failed"
+markdown="# ovx benchmark, $started
+
+Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r).
+Command: \`$cmdline\` (commit $(jq -r .commit <<<"$meta"), took $((SECONDS - t0)) s).
+
+$markdown"
+
+mkdir -p "$out_dir" || die "create $out_dir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+printf '%s\n' "$results" >"$out_dir/results-$stamp.json"
+printf '%s\n' "$markdown" >"$out_dir/results-$stamp.md"
+cp "$out_dir/results-$stamp.json" "$out_dir/latest.json"
+cp "$out_dir/results-$stamp.md" "$out_dir/latest.md"
+printf '%s\n' "$markdown"
+log "done in $((SECONDS - t0)) s; results in $out_dir/results-$stamp.{md,json}"
