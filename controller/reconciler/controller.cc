@@ -348,6 +348,11 @@ class Controller::Impl {
       wanted[l.iface] = l.ifindex;
       auto it = attached_.find(l.iface);
       if (it != attached_.end() && it->second == l.ifindex) continue;
+      if (it != attached_.end()) {
+        // Same name, new interface: the old link died with the old one.
+        [[maybe_unused]] absl::Status s =
+            loader::Detach(options_.bpffs, l.iface);
+      }
       absl::Status s = loader::AttachEndpoint(options_.bpffs, l.iface);
       if (!s.ok()) {
         s = absl::Status(s.code(),
@@ -361,21 +366,22 @@ class Controller::Impl {
       Log(absl::StrCat("attached tc_endpoint to ", l.iface, " (ifindex ",
                        l.ifindex, ") for endpoint ", l.endpoint));
     }
-    // An interface that vanished or no longer belongs to an endpoint: drop
-    // its link pin (for a vanished one the kernel already detached it).
+    // A vanished interface took its tcx link with it: drop the stale pin.
+    // One that still exists but lost its endpoint keeps the program, which
+    // drops its traffic (unknown-interface) rather than handing the
+    // container to the host stack.
     for (auto it = attached_.begin(); it != attached_.end();) {
-      if (wanted.contains(it->first)) {
+      std::optional<uint32_t> now = ResolveInterface(it->first);
+      if (wanted.contains(it->first) ||
+          (now.has_value() && *now == it->second)) {
         ++it;
         continue;
       }
       absl::Status s = loader::Detach(options_.bpffs, it->first);
       if (!s.ok() && !absl::IsNotFound(s)) {
-        Log(absl::StrCat("detach tc_endpoint from ", it->first, ": ",
+        Log(absl::StrCat("remove stale link of ", it->first, ": ",
                          s.message()));
-        ++it;
-        continue;
       }
-      Log(absl::StrCat("detached tc_endpoint from ", it->first));
       it = attached_.erase(it);
     }
     return first_error;
@@ -411,6 +417,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
   if (options.node.empty()) {
     return absl::InvalidArgumentError("--node is required");
   }
+  if (options.registry.url.empty()) options.registry.url = kDefaultRegistryUrl;
   if (!options.log) {
     options.log = [](absl::string_view line) {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()),

@@ -18,7 +18,7 @@ namespace ovx::controller {
 
 struct ControllerOptions {
   std::string node;  // this node's name in the registry (required)
-  RegistryOptions registry{kDefaultRegistryUrl};
+  RegistryOptions registry;  // empty url: kDefaultRegistryUrl
   std::string bpffs = OVX_BPFFS_DEFAULT;
   // Reconcile once and return (no watch, no link events).
   bool once = false;
