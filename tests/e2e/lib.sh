@@ -162,7 +162,9 @@ e2e_on_exit() {
       tail -n 20 "$f" >&2
     done
   fi
-  if [[ $E2E_KEEP == 1 && $rc -eq 0 ]]; then
+  # A kept lab stays up even when a check failed (to look at it); an
+  # interrupt always tears down.
+  if [[ $E2E_KEEP == 1 && $rc -ne 130 ]]; then
     exit "$rc"
   fi
   e2e_cleanup
@@ -433,7 +435,7 @@ payload() {
 }
 
 _E2E_PORT=5000
-_listening() { cexec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+_listening() { cexec "$1" ss -Hltn "sport = :$2" | grep LISTEN >/dev/null; }
 
 # tcp_transfer SRC DST MB: sends MB random megabytes over TCP from SRC to
 # DST with nc; succeeds when the received sha256 equals the sent one. Prints
@@ -654,3 +656,86 @@ counter() {
 static_neigh() {
   ip -n "${CT_NS[$1]}" neigh replace "$2" lladdr "$3" dev eth0 nud permanent
 }
+
+# ---- control plane: registry, controllers -----------------------------------
+
+declare -A CTRL_PID=() CTRL_LOG=()
+declare -A NET_VNI=() NET_SUBNET=()
+declare -A CT_NET=()
+
+# cluster_network NAME VNI SUBNET: ovxctl network create.
+cluster_network() {
+  NET_VNI[$1]=$2
+  NET_SUBNET[$1]=$3
+  ovxctl network create "$1" --vni="$2" --subnet="$3" >>"$RUN_DIR/logs/ovxctl.log" 2>&1 ||
+    die "ovxctl network create $1 failed: $(tail -n 3 "$RUN_DIR/logs/ovxctl.log")"
+}
+
+# cluster_host NAME VTEP: a host (on the switch), registered as a node, with
+# ovx attached to its underlay.
+cluster_host() {
+  host_add "$1" "$2"
+  ovxctl node add "$1" --vtep="$2" >>"$RUN_DIR/logs/ovxctl.log" 2>&1 ||
+    die "ovxctl node add $1 failed: $(tail -n 3 "$RUN_DIR/logs/ovxctl.log")"
+  ovx_attach_host "$1" --xdp-mode="${OVX_XDP_MODE:-native}"
+}
+
+# cluster_container HOST NAME NETWORK IP: a container, registered as an
+# endpoint with its host-side veth, IP and MAC.
+cluster_container() {
+  local h=$1 c=$2 net=$3 ip=$4
+  container_add "$h" "$c" "$ip/${NET_SUBNET[$net]#*/}"
+  CT_NET[$c]=$net
+  CT_VNI[$c]=${NET_VNI[$net]}
+  endpoint_add "$c"
+}
+
+endpoint_add() {
+  local c=$1
+  ovxctl endpoint add "$c" --network="${CT_NET[$c]}" --node="${CT_HOST[$c]}" \
+    --iface="${CT_IFACE[$c]}" --ip="${CT_IP[$c]}" --mac="${CT_MAC[$c]}" \
+    >>"$RUN_DIR/logs/ovxctl.log" 2>&1 ||
+    die "ovxctl endpoint add $c failed: $(tail -n 3 "$RUN_DIR/logs/ovxctl.log")"
+}
+
+endpoint_rm() {
+  ovxctl endpoint rm "$1" >>"$RUN_DIR/logs/ovxctl.log" 2>&1 ||
+    die "ovxctl endpoint rm $1 failed: $(tail -n 3 "$RUN_DIR/logs/ovxctl.log")"
+}
+
+# controller_start HOST [LOGNAME]: ovx-controller in the background in the
+# host's namespace (so it resolves the host's interfaces).
+controller_start() {
+  local h=$1 name=${2:-controller-$1}
+  bg "$name" host "$h" "$OVX_CONTROLLER_BIN" --node="$h" --registry="$REGISTRY" \
+    --bpffs="${HOST_BPFFS[$h]}"
+  CTRL_PID[$h]=$BG_PID
+  CTRL_LOG[$h]=$RUN_DIR/logs/$name.log
+}
+
+controller_stop() {
+  [[ -n ${CTRL_PID[$1]:-} ]] || return 0
+  bg_stop "${CTRL_PID[$1]}"
+  CTRL_PID[$1]=""
+}
+
+# controller_synced HOST: its log shows at least one reconcile summary.
+controller_synced() {
+  grep -q 'reconciled revision=' "${CTRL_LOG[$1]}"
+}
+
+# cross_network_neighbours: static neighbours between every pair of
+# containers in different networks, so a blocked packet is blocked by the
+# dataplane and not by an unanswered ARP.
+cross_network_neighbours() {
+  local c d
+  for c in "${CONTAINERS[@]}"; do
+    for d in "${CONTAINERS[@]}"; do
+      [[ ${CT_VNI[$c]:-x} != "${CT_VNI[$d]:-y}" ]] || continue
+      static_neigh "$c" "${CT_IP[$d]}" "${CT_MAC[$d]}"
+    done
+  done
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
