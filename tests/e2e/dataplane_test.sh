@@ -122,6 +122,6 @@ check "h1 forward-encap moved ($encap_before -> $encap_after)" test "$encap_afte
 check "h2 decap counters moved ($decap_before -> $decap_after)" test "$decap_after" -gt "$decap_before"
 check "h1 forward-local counted same-host traffic ($local_after)" test "$local_after" -gt 0
 check "h1 answered ARP in BPF ($arp_after)" test "$arp_after" -gt 0
-mapfill h1 counters | sed 's/^/  h1 counter: /'
+ovx_loader h1 status --bpffs="${HOST_BPFFS[h1]}" | sed -n '/^counters:/,$p'
 
 e2e_finish

@@ -646,9 +646,11 @@ mapfill_topology() {
   done
 }
 
-# counter HOST DIR REASON: packets counted for (egress|ingress, reason name).
+# counter HOST DIR REASON: packets ovx counted for (egress|ingress, reason
+# name), as `ovx-loader status --json` reports them.
 counter() {
-  mapfill "$1" counters | awk -v d="$2" -v r="$3" '$1 == d && $2 == r { n = $3 } END { print n + 0 }'
+  ovx_status_json "$1" | jq --arg d "$2" --arg r "$3" \
+    '[.counters[] | select(.direction == $d and .reason == $r) | .packets] | add // 0'
 }
 
 # static_neigh CONTAINER IP MAC: a permanent ARP entry, so the container
