@@ -185,19 +185,19 @@ e2e_cleanup_dir() {
   [[ -d $state ]] || return 0
   if [[ -f $state/pids ]]; then
     while read -r pid; do
-      kill -TERM "$pid" 2>/dev/null || true
+      _signal_group "$dir" "$pid" TERM
     done <"$state/pids"
-    local i
-    for ((i = 0; i < 20; i++)); do
-      local alive=0
+    local i left
+    for ((i = 0; i < 30; i++)); do
+      left=""
       while read -r pid; do
-        kill -0 "$pid" 2>/dev/null && alive=1
+        left+=$(_our_group_pids "$dir" "$pid")
       done <"$state/pids"
-      ((alive)) || break
+      [[ -n $left ]] || break
       sleep 0.1
     done
     while read -r pid; do
-      kill -KILL "$pid" 2>/dev/null || true
+      _signal_group "$dir" "$pid" KILL
     done <"$state/pids"
   fi
   if [[ -f $state/netns ]]; then
@@ -245,33 +245,63 @@ cexec() {
   nsenter --net="/run/netns/${CT_NS[$c]}" -- "$@"
 }
 
-# bg NAME NS_KIND NAME_OF_HOST_OR_CT cmd...: starts cmd in the background in
-# a host (kind "host"), a container ("ct") or the root namespace ("root"),
-# stdout+stderr to $RUN_DIR/logs/NAME.log; records the pid for cleanup and
-# sets BG_PID.
+# bg NAME KIND WHERE cmd...: starts cmd in the background in a host (KIND
+# "host"), a container ("ct") or the root namespace ("root", WHERE ignored),
+# stdout+stderr to $RUN_DIR/logs/NAME.log, stdin from /dev/null. It gets a
+# process group of its own (setsid; so pipelines and children are stopped
+# together and Ctrl-C reaches only this script, whose cleanup stops them) and
+# OVX_E2E_RUN=$RUN_DIR in its environment, so cleanup never signals a
+# recycled pid that is not ours. Sets BG_PID (= its process group).
 bg() {
   local name=$1 kind=$2 where=$3
   shift 3
   local logf=$RUN_DIR/logs/$name.log
+  local -a pre=()
   case $kind in
-    host) hexec "$where" "$@" >"$logf" 2>&1 & ;;
-    ct) cexec "$where" "$@" >"$logf" 2>&1 & ;;
-    root) "$@" >"$logf" 2>&1 & ;;
+    host)
+      [[ -n ${HOST_NS[$where]:-} ]] || die "unknown host '$where'"
+      pre=(env "LIBXDP_BPFFS=${HOST_BPFFS[$where]}" nsenter "--net=/run/netns/${HOST_NS[$where]}" --)
+      ;;
+    ct)
+      [[ -n ${CT_NS[$where]:-} ]] || die "unknown container '$where'"
+      pre=(nsenter "--net=/run/netns/${CT_NS[$where]}" --)
+      ;;
+    root) ;;
     *) die "bg: unknown kind '$kind'" ;;
   esac
+  setsid env "OVX_E2E_RUN=$RUN_DIR" "${pre[@]}" "$@" >"$logf" 2>&1 </dev/null &
   BG_PID=$!
   _record pids "$BG_PID"
 }
 
-# bg_stop PID [SIGNAL]: stops a background process and waits for it.
+# _our_group_pids DIR PGID: live processes of that group started by the run
+# whose dir is DIR.
+_our_group_pids() {
+  local dir=$1 pgid=$2 pid
+  for pid in $(ps -o pid= --sid "$pgid" 2>/dev/null || true); do
+    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -x "OVX_E2E_RUN=$dir" >/dev/null &&
+      echo "$pid"
+  done
+  return 0
+}
+
+# _signal_group DIR PGID SIG: signals the run's processes of that group.
+_signal_group() {
+  local pid
+  for pid in $(_our_group_pids "$1" "$2"); do
+    kill "-$3" "$pid" 2>/dev/null || true
+  done
+}
+
+# bg_stop PID [SIGNAL]: stops a background process group and waits for it.
 bg_stop() {
   local pid=$1 sig=${2:-TERM} i
-  kill "-$sig" "$pid" 2>/dev/null || return 0
+  _signal_group "$RUN_DIR" "$pid" "$sig"
   for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    [[ -n $(_our_group_pids "$RUN_DIR" "$pid") ]] || break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
+  _signal_group "$RUN_DIR" "$pid" KILL
   wait "$pid" 2>/dev/null || true
 }
 
@@ -437,12 +467,12 @@ payload() {
 _E2E_PORT=5000
 _listening() { cexec "$1" ss -Hltn "sport = :$2" | grep LISTEN >/dev/null; }
 
-# tcp_transfer SRC DST MB: sends MB random megabytes over TCP from SRC to
-# DST with nc; succeeds when the received sha256 equals the sent one. Prints
-# what went wrong otherwise.
+# tcp_transfer SRC DST MB PORT: sends MB random megabytes over TCP from SRC
+# to DST:PORT with nc; succeeds when the received sha256 equals the sent
+# one. Prints what went wrong otherwise.
 tcp_transfer() {
-  local src=$1 dst=$2 mb=$3 ip=${CT_IP[$2]:-$2}
-  local port=$((_E2E_PORT++)) file sum_out
+  local src=$1 dst=$2 mb=$3 port=$4 ip=${CT_IP[$2]:-$2}
+  local file sum_out
   file=$(payload "$mb")
   sum_out=$RUN_DIR/rx-$dst-$port.sha
   bg "nc-rx-$dst-$port" ct "$dst" bash -c "nc -l -n -w 20 $port | sha256sum >$sum_out"
@@ -475,8 +505,9 @@ tcp_transfer() {
 }
 
 expect_tcp_ok() {
-  local src=$1 dst=$2 mb=${3:-1} out
-  if out=$(tcp_transfer "$src" "$dst" "$mb" 2>&1); then
+  local src=$1 dst=$2 mb=${3:-1} out port=$((_E2E_PORT++))
+  payload "$mb" >/dev/null # made here, not in the subshell, to be reused
+  if out=$(tcp_transfer "$src" "$dst" "$mb" "$port" 2>&1); then
     pass "tcp $src -> $dst: $out"
   else
     fail "tcp $src -> $dst ($mb MB)"
