@@ -4,6 +4,7 @@
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
 #                [--paths=plain,kvxlan,ovx,ovx-xdp] [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
+#                [--skip-propagation]
 #
 # The same two-host namespace topology is carried by plain routing, by the
 # kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
@@ -24,6 +25,7 @@ source "$here/lib/common.sh"
 source "$here/lib/topo.sh"
 source "$here/lib/measure.sh"
 source "$here/lib/prog_cost.sh"
+source "$here/lib/propagation.sh"
 
 smoke=0
 rounds=
@@ -34,6 +36,7 @@ paths=plain,kvxlan,ovx,ovx-xdp
 profiles=veth,nic
 skip_net=0
 skip_prog=0
+skip_prop=0
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
@@ -45,14 +48,15 @@ for arg in "$@"; do
     --profiles=*) profiles=${arg#*=} ;;
     --skip-net) skip_net=1 ;;
     --skip-prog-cost) skip_prog=1 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --skip-propagation) skip_prop=1 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 if ((smoke)); then
-  rounds=${rounds:-1} duration=${duration:-1} prog_iters=2000
+  rounds=${rounds:-1} duration=${duration:-1} prog_iters=2000 prop_changes=20
 else
-  rounds=${rounds:-5} duration=${duration:-3} prog_iters=50000
+  rounds=${rounds:-5} duration=${duration:-3} prog_iters=50000 prop_changes=200
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
@@ -144,8 +148,17 @@ if ((!skip_prog)); then
 fi
 
 prop_json=null
-if [[ -n ${OVX_BENCH_PROPAGATION:-} && -f $BENCH_TMP/propagation.json ]]; then
-  prop_json=$(cat "$BENCH_TMP/propagation.json")
+if ((!skip_prop)); then
+  ovxctl_bin=$(find "$build_dir" -type f -name ovxctl -perm -u+x 2>/dev/null | head -1)
+  ctrl_bin=$(find "$build_dir" -type f -name ovx-controller -perm -u+x 2>/dev/null | head -1)
+  if [[ -n $ovxctl_bin && -n $ctrl_bin ]]; then
+    log "ovxctl -> remote map propagation ($prop_changes adds + $prop_changes removes)"
+    propagation_run "$ovxctl_bin" "$ctrl_bin" "$(find_bin ovx-loader)" \
+      "$(find_bin ovx_propagation)" "$prop_changes" "$BENCH_TMP/propagation.json"
+    prop_json=$(cat "$BENCH_TMP/propagation.json")
+  else
+    log "propagation: ovxctl/ovx-controller not built under $build_dir; skipped"
+  fi
 fi
 
 cmdline="bench/run.sh${*:+ $*}"

@@ -125,15 +125,29 @@ topo_ovx() {
   TOPO_DST[$p]=10.40.0.2
 }
 
-# ovx_fill PATH: both hosts' maps, as the controller would compute them.
+# ovx_fill PATH: both hosts' maps, as the controller would compute them
+# (through ovx-test-mapfill, which writes via the typed map wrappers).
 ovx_fill() {
-  local p=$1 i h fs
+  local p=$1 i h fs idx ip mac peer_ip peer_mac peer_ul
   for i in 1 2; do
     h=$(ns_of "$p" h$i); fs=$BENCH_TMP/$p-h$i-bpffs
-    nsx "$h" "$OVX_MAPFILL" --bpffs="$fs" --vni=$VNI \
-      --local="10.40.0.$i,$( ((i == 1)) && echo $MAC_C1 || echo $MAC_C2),vc$i" \
-      --remote="10.40.0.$((3 - i)),$( ((i == 1)) && echo $MAC_C2 || echo $MAC_C1),$( ((i == 1)) && echo $UL2 || echo $UL1)" \
-      >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
-      die "$p: filling maps on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    ip=10.40.0.$i peer_ip=10.40.0.$((3 - i))
+    if ((i == 1)); then mac=$MAC_C1 peer_mac=$MAC_C2 peer_ul=$UL2
+    else mac=$MAC_C2 peer_mac=$MAC_C1 peer_ul=$UL1; fi
+    idx=$(nsx "$h" cat /sys/class/net/vc$i/ifindex) || die "$p: ifindex of vc$i"
+    local -a cmds=(
+      "network --vni=$VNI --mtu=1450"
+      "endpoint-local --vni=$VNI --ip=$ip --mac=$mac --ifindex=$idx --identity=$i"
+      "interface --vni=$VNI --ip=$ip --mac=$mac --ifindex=$idx --identity=$i"
+      "endpoint-remote --vni=$VNI --ip=$peer_ip --mac=$peer_mac --vtep=$peer_ul --identity=$((3 - i))"
+      "vtep --ip=$peer_ul --node_id=$((3 - i))"
+      "vtep-vni --ip=$peer_ul --vni=$VNI --count=1"
+    )
+    local c
+    for c in "${cmds[@]}"; do
+      # shellcheck disable=SC2086  # c is a word list on purpose
+      nsx "$h" "$OVX_MAPFILL" --bpffs="$fs" $c >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+        die "$p: ovx-test-mapfill $c on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    done
   done
 }
