@@ -1,17 +1,182 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
-/* xdp_underlay: XDP on the underlay interface; VXLAN decapsulation. */
+/*
+ * xdp_underlay: XDP on the underlay interface (direction OVX_DIR_INGRESS).
+ * Anything that is not VXLAN to our VTEP and port passes untouched. VXLAN
+ * must come from a registered VTEP, for a network that VTEP hosts, from
+ * one of its endpoints, to a local endpoint; then it is decapsulated and
+ * delivered: by default handed to tc_underlay through the metadata area
+ * (XDP_PASS), or with OVX_CFG_F_XDP_DELIVER redirected into the veth.
+ */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
 
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/counters.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+#include "lib/vxlan.h"
+
+/* Runs after the ingress checks of a libxdp dispatcher, chains on PASS. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(ovx_xdp_underlay);
+
+/* Returns the forward reason (> 0) or -OVX_DROP_*. */
+static __always_inline int underlay_ingress(struct xdp_md *ctx,
+					    struct ovx_trace *t)
+{
+	struct ovx_endpoint_key key = {};
+	struct ovx_vtep_vni_key vv = {};
+	struct ovx_vtep_key vk = {};
+	const struct ovx_endpoint *src, *dst;
+	struct cursor c;
+	struct ethhdr *eth, *ieth;
+	struct iphdr *ip, *iip;
+	struct udphdr *udp;
+	struct vxlanhdr *vx;
+	struct ovx_xdp_meta *meta;
+	__u32 vni, ifindex;
+	__u16 frag;
+	int ret;
+
+	cursor_init(&c, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	eth = cursor_pull(&c, sizeof(*eth));
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return OVX_PASS_NOT_OVERLAY;
+	ip = cursor_pull(&c, sizeof(*ip));
+	if (!ip || ip->daddr != ovx_cfg.vtep[0] ||
+	    ip->protocol != IPPROTO_UDP || ip->version != 4 || ip->ihl < 5)
+		return OVX_PASS_NOT_OVERLAY;
+
+	/* A later fragment carries no UDP header; its first fragment was
+	 * dropped below if it was VXLAN, so it never reassembles. */
+	frag = bpf_ntohs(ip->frag_off);
+	if (frag & OVX_IP_OFFSET)
+		return OVX_PASS_NOT_OVERLAY;
+
+	/* Options move the UDP header: find it to know if it is ours. */
+	udp = (void *)ip + ip->ihl * 4;
+	if ((void *)(udp + 1) > c.end)
+		return -OVX_DROP_MALFORMED;
+	if (udp->dest != bpf_htons(ovx_cfg.vxlan_port))
+		return OVX_PASS_NOT_OVERLAY;
+
+	t->saddr = ip->saddr;
+	t->daddr = ip->daddr;
+	t->proto = IPPROTO_UDP;
+	t->dport = udp->dest;
+	if (frag & OVX_IP_MF)
+		return -OVX_DROP_FRAGMENT;
+	if (ip->ihl != 5)
+		return -OVX_DROP_IP_OPTIONS;
+
+	c.pos = udp + 1;
+	vx = cursor_pull(&c, sizeof(*vx));
+	if (!vx)
+		return -OVX_DROP_MALFORMED;
+	if (!(vx->flags & OVX_VXLAN_F_I))
+		return -OVX_DROP_VXLAN_FLAGS;
+	vni = bpf_ntohl(vx->vni) >> 8;
+	t->vni = vni;
+
+	if (!bpf_map_lookup_elem(&networks, &vni))
+		return -OVX_DROP_UNKNOWN_VNI;
+	vk.family = OVX_AF_INET;
+	vk.addr[0] = ip->saddr;
+	if (!bpf_map_lookup_elem(&vteps, &vk))
+		return -OVX_DROP_UNKNOWN_VTEP;
+	vv.vni = vni;
+	vv.family = OVX_AF_INET;
+	vv.addr[0] = ip->saddr;
+	if (!bpf_map_lookup_elem(&vtep_vnis, &vv))
+		return -OVX_DROP_VTEP_VNI;
+
+	ieth = cursor_pull(&c, sizeof(*ieth));
+	if (!ieth)
+		return -OVX_DROP_MALFORMED;
+	if (ieth->h_proto != bpf_htons(ETH_P_IP))
+		return -OVX_DROP_UNSUPPORTED;
+	iip = cursor_pull(&c, sizeof(*iip));
+	if (!iip || iip->version != 4 || iip->ihl < 5)
+		return -OVX_DROP_MALFORMED;
+	t->saddr = iip->saddr;
+	t->daddr = iip->daddr;
+	t->proto = iip->protocol;
+	t->dport = 0;
+	if (iip->ihl != 5)
+		return -OVX_DROP_IP_OPTIONS;
+
+	/* No injection from the underlay: the inner source must be an
+	 * endpoint of this network behind exactly this VTEP. */
+	key.vni = vni;
+	key.family = OVX_AF_INET;
+	key.addr[0] = iip->saddr;
+	src = bpf_map_lookup_elem(&endpoints, &key);
+	if (!src || !(src->flags & OVX_EP_F_REMOTE) ||
+	    src->vtep_family != OVX_AF_INET || src->vtep[0] != ip->saddr ||
+	    !mac_equal(src->mac, ieth->h_source))
+		return -OVX_DROP_INNER_SRC;
+	t->src_identity = src->identity;
+
+	key.addr[0] = iip->daddr;
+	dst = bpf_map_lookup_elem(&endpoints, &key);
+	if (!dst)
+		return -OVX_DROP_NO_ENDPOINT;
+	t->dst_identity = dst->identity;
+	if (!(dst->flags & OVX_EP_F_LOCAL))
+		return -OVX_DROP_NOT_LOCAL;
+	ifindex = dst->ifindex;
+	t->ifindex = ifindex;
+	t->dport = bpf_htons(l4_dport(&c, iip->protocol));
+
+	ret = policy_check(src->identity, dst->identity, iip->protocol,
+			   bpf_ntohs(t->dport));
+	if (ret < 0)
+		return ret;
+
+	if (bpf_xdp_adjust_head(ctx, OVX_VXLAN_OVERHEAD))
+		return -OVX_DROP_MALFORMED;
+
+	if (ovx_cfg.flags & OVX_CFG_F_XDP_DELIVER) {
+		if (bpf_redirect(ifindex, 0) != XDP_REDIRECT)
+			return -OVX_DROP_REDIRECT;
+		return OVX_FWD_DECAP;
+	}
+
+	/* Hand over to tc_underlay, which redirects into the peer. */
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+		return -OVX_DROP_REDIRECT;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+		return -OVX_DROP_REDIRECT;
+	meta->magic = OVX_XDP_META_MAGIC;
+	meta->ifindex = ifindex;
+	return OVX_FWD_DECAP;
+}
 
 SEC("xdp")
 int ovx_xdp_underlay(struct xdp_md *ctx)
 {
-	count(OVX_DIR_INGRESS, OVX_PASS_NOT_OVERLAY,
-	      ctx->data_end - ctx->data);
+	struct ovx_trace t = {};
+	__u32 len = ctx->data_end - ctx->data;
+	int ret;
+
+	ret = underlay_ingress(ctx, &t);
+	if (ret < 0) {
+		count_drop(OVX_DIR_INGRESS, -ret, len, &t);
+		return XDP_DROP;
+	}
+	count(OVX_DIR_INGRESS, ret, len);
+	if (ret == OVX_FWD_DECAP && (ovx_cfg.flags & OVX_CFG_F_XDP_DELIVER))
+		return XDP_REDIRECT;
 	return XDP_PASS;
 }
 

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * vxlan.h - RFC 7348 on the wire. TC side: vxlan_encap() grows the skb
+ * (GSO-preserving encap flags) and writes outer Ethernet/IPv4/UDP/VXLAN
+ * plus the inner Ethernet; vxlan_xmit() fills the outer MACs from the FIB
+ * and redirects out of the underlay. XDP side: the header layout and
+ * vxlan_sport() shared by both ends' tests.
+ */
+#ifndef OVX_BPF_VXLAN_H_
+#define OVX_BPF_VXLAN_H_
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/config.h"
+#include "lib/csum.h"
+#include "lib/parse.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+
+struct vxlanhdr {
+	__be32 flags; /* I flag 0x08000000, the rest reserved */
+	__be32 vni;   /* VNI << 8 */
+};
+
+#define OVX_VXLAN_F_I bpf_htonl(0x08000000)
+
+/* Outer Ethernet + IPv4 + UDP + VXLAN, then the inner Ethernet. */
+#define OVX_ENCAP_HDR_LEN                                                      \
+	(sizeof(struct ethhdr) + sizeof(struct iphdr) +                       \
+	 sizeof(struct udphdr) + sizeof(struct vxlanhdr) +                    \
+	 sizeof(struct ethhdr))
+_Static_assert(OVX_ENCAP_HDR_LEN == OVX_VXLAN_OVERHEAD + sizeof(struct ethhdr),
+	       "VXLAN overhead");
+
+#define OVX_IPV4_TTL 64
+
+/* Flow hash -> [sport_min, sport_max] by multiply-shift, as the Linux
+ * vxlan driver does: no division, uniform enough. */
+static __always_inline __u16 vxlan_sport(__u32 hash)
+{
+	__u32 min = ovx_cfg.sport_min;
+	__u32 max = ovx_cfg.sport_max;
+
+	if (max <= min)
+		return min;
+	return min + (__u32)(((__u64)hash * (max - min + 1)) >> 32);
+}
+
+/* Grows the skb by OVX_VXLAN_OVERHEAD behind the MAC header and writes the
+ * tunnel headers. inner_dmac/inner_smac become the inner Ethernet; the
+ * outer MACs are left for vxlan_xmit(). Returns 0 or -OVX_DROP_ENCAP. */
+static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
+				       __u32 vni, __u8 tos, __u16 sport,
+				       const __u8 *inner_dmac,
+				       const __u8 *inner_smac)
+{
+	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
+			    BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+			    BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(struct ethhdr)) |
+			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+			    BPF_F_ADJ_ROOM_FIXED_GSO;
+	/* Inner IPv4 onwards is untouched; its length is the skb's less the
+	 * original Ethernet header. */
+	__u32 inner_l3 = skb->len - sizeof(struct ethhdr);
+	struct cursor c;
+	struct ethhdr *eth, *ieth;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct vxlanhdr *vx;
+
+	if (bpf_skb_adjust_room(skb, OVX_VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC,
+				flags))
+		return -OVX_DROP_ENCAP;
+
+	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	eth = cursor_pull(&c, sizeof(*eth));
+	ip = cursor_pull(&c, sizeof(*ip));
+	udp = cursor_pull(&c, sizeof(*udp));
+	vx = cursor_pull(&c, sizeof(*vx));
+	ieth = cursor_pull(&c, sizeof(*ieth));
+	if (!eth || !ip || !udp || !vx || !ieth)
+		return -OVX_DROP_ENCAP;
+
+	mac_copy(ieth->h_dest, inner_dmac);
+	mac_copy(ieth->h_source, inner_smac);
+	ieth->h_proto = bpf_htons(ETH_P_IP);
+
+	vx->flags = OVX_VXLAN_F_I;
+	vx->vni = bpf_htonl(vni << 8);
+
+	udp->source = bpf_htons(sport);
+	udp->dest = bpf_htons(ovx_cfg.vxlan_port);
+	udp->len = bpf_htons(inner_l3 + sizeof(struct ethhdr) +
+			     sizeof(*vx) + sizeof(*udp));
+	udp->check = 0;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos;
+	ip->tot_len = bpf_htons(inner_l3 + OVX_VXLAN_OVERHEAD);
+	ip->id = 0;
+	ip->frag_off = bpf_htons(OVX_IP_DF);
+	ip->ttl = OVX_IPV4_TTL;
+	ip->protocol = IPPROTO_UDP;
+	ip->check = 0;
+	ip->saddr = ovx_cfg.vtep[0];
+	ip->daddr = remote;
+	ip->check = ipv4_hdr_csum(ip);
+
+	/* Outer MACs: zero until the FIB fills them; eth type is ours. */
+	__builtin_memset(eth, 0, 2 * ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	return 0;
+}
+
+/* Sends an encapsulated skb towards remote: output FIB lookup from our VTEP
+ * on the underlay, outer MACs from a resolved neighbour, else let the
+ * kernel resolve it (bpf_redirect_neigh). Returns 0 or -OVX_DROP_FIB /
+ * -OVX_DROP_REDIRECT. */
+static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
+{
+	struct bpf_fib_lookup fib = {};
+	struct bpf_redir_neigh nh = {};
+	struct ethhdr *eth;
+	long ret;
+
+	fib.family = AF_INET;
+	fib.ipv4_src = ovx_cfg.vtep[0];
+	fib.ipv4_dst = remote;
+	fib.ifindex = ovx_cfg.underlay_ifindex;
+
+	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	switch (ret) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		eth = (void *)(long)skb->data;
+		if ((void *)(eth + 1) > (void *)(long)skb->data_end)
+			return -OVX_DROP_ENCAP;
+		mac_copy(eth->h_dest, fib.dmac);
+		mac_copy(eth->h_source, fib.smac);
+		ret = bpf_redirect(fib.ifindex, 0);
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		nh.nh_family = AF_INET;
+		nh.ipv4_nh = fib.ipv4_dst; /* the gateway, or remote itself */
+		ret = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		break;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		/* bpf_fib_lookup() insists on forwarding being enabled on the
+		 * underlay, which ovx itself does not need: let the kernel
+		 * route and resolve the outer header instead (slower path). */
+		ret = bpf_redirect_neigh(ovx_cfg.underlay_ifindex, NULL, 0, 0);
+		break;
+	default:
+		return -OVX_DROP_FIB;
+	}
+	return ret == TC_ACT_REDIRECT ? 0 : -OVX_DROP_REDIRECT;
+}
+
+#endif /* OVX_BPF_VXLAN_H_ */

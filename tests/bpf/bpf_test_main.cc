@@ -1,0 +1,26 @@
+// Entry point of the packet tests: moves into a private netns and builds the
+// world there before any test (and any thread) runs. Not root: every test
+// fails under CI=true and is skipped otherwise (see RequireWorld()).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "gtest/gtest.h"
+#include "tests/bpf/world.h"
+#include "tests/lib/bpf_test_util.h"
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (geteuid() == 0) {
+    absl::Status s = ovx::testing::EnterPrivateNetns();
+    absl::StatusOr<ovx::testing::World> world =
+        s.ok() ? ovx::testing::BuildWorld() : absl::StatusOr<ovx::testing::World>(s);
+    if (!world.ok()) {
+      std::fprintf(stderr, "packet tests: cannot build the test netns: %s\n",
+                   world.status().ToString().c_str());
+      return 1;
+    }
+    ovx::testing::SetTheWorld(*world);
+  }
+  return RUN_ALL_TESTS();
+}

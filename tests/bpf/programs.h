@@ -1,0 +1,77 @@
+// Loads one ovx BPF object through its skeleton for a test: ovx_cfg set
+// before load, maps NOT pinned (tests never touch a real bpffs), map and
+// program fds at hand. RAII: the object goes away with the Loaded value.
+#ifndef OVX_TESTS_BPF_PROGRAMS_H_
+#define OVX_TESTS_BPF_PROGRAMS_H_
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "maps/abi/ovx_abi.h"
+#include "tests/bpf/world.h"
+// The skeletons name ABI types, so they come after ovx_abi.h.
+#include "tc_endpoint.skel.h"
+#include "tc_underlay.skel.h"
+#include "xdp_underlay.skel.h"
+
+namespace ovx::testing {
+
+template <typename Skel>
+struct Loaded {
+  struct Destroy {
+    void operator()(Skel* s) const { Skel::destroy(s); }
+  };
+  std::unique_ptr<Skel, Destroy> skel;
+  MapFds fds;
+  int prog_fd = -1;
+};
+
+template <typename Skel, typename ProgOf>
+absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of) {
+  Loaded<Skel> l;
+  l.skel.reset(Skel::open());
+  if (!l.skel) {
+    return absl::InternalError(
+        absl::StrCat("open skeleton: ", std::strerror(errno)));
+  }
+  l.skel->rodata->ovx_cfg = cfg;
+  bpf_map* map;
+  bpf_object__for_each_map(map, l.skel->obj) {
+    bpf_map__set_pin_path(map, nullptr);
+  }
+  if (int err = Skel::load(l.skel.get()); err != 0) {
+    return absl::InternalError(
+        absl::StrCat("load skeleton: ", std::strerror(-err)));
+  }
+  auto& m = l.skel->maps;
+  l.fds = MapFds{bpf_map__fd(m.endpoints), bpf_map__fd(m.interfaces),
+                 bpf_map__fd(m.vteps),     bpf_map__fd(m.vtep_vnis),
+                 bpf_map__fd(m.networks),  bpf_map__fd(m.counters)};
+  l.prog_fd = bpf_program__fd(prog_of(l.skel.get()));
+  return l;
+}
+
+inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlay(
+    const ovx_config& cfg) {
+  return LoadObject<xdp_underlay>(
+      cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; });
+}
+inline absl::StatusOr<Loaded<tc_endpoint>> LoadTcEndpoint(
+    const ovx_config& cfg) {
+  return LoadObject<tc_endpoint>(
+      cfg, [](tc_endpoint* s) { return s->progs.ovx_tc_endpoint; });
+}
+inline absl::StatusOr<Loaded<tc_underlay>> LoadTcUnderlay(
+    const ovx_config& cfg) {
+  return LoadObject<tc_underlay>(
+      cfg, [](tc_underlay* s) { return s->progs.ovx_tc_underlay; });
+}
+
+}  // namespace ovx::testing
+
+#endif  // OVX_TESTS_BPF_PROGRAMS_H_

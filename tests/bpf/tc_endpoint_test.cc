@@ -1,0 +1,234 @@
+// tc_endpoint: every branch, from a container's host-side veth.
+#include <linux/pkt_cls.h>
+
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/bpf/packet_test.h"
+
+namespace ovx::testing {
+namespace {
+
+const MacAddr kBroadcast = Mac("ff:ff:ff:ff:ff:ff");
+const MacAddr kZeroMac = Mac("00:00:00:00:00:00");
+const MacAddr kNoMac = Mac("00:00:00:00:00:00");
+
+// A UDP datagram from A to dst at L3 and up (the part encap keeps).
+Packet& UdpFromA(Packet& p, in_addr dst) {
+  return p.Ipv4(kIpA, dst, {.tos = 0x28, .id = 0x1234, .df = true})
+      .Udp(40000, 53)
+      .Payload("overlay payload");
+}
+
+Bytes FromA(const MacAddr& dmac, in_addr dst) {
+  Packet p;
+  p.Eth(kMacA, dmac);
+  return UdpFromA(p, dst).Build();
+}
+
+// What A's datagram to (dmac, dst) looks like on the underlay.
+Bytes Encapped(const MacAddr& smac, const MacAddr& dmac, in_addr vtep,
+               const MacAddr& inner_dmac, in_addr dst, uint16_t sport = 0,
+               uint16_t port = 4789, in_addr our_vtep = kVtep) {
+  Packet p;
+  p.Eth(smac, dmac)
+      .Ipv4(our_vtep, vtep, {.tos = 0x28, .ttl = 64, .id = 0, .df = true})
+      .Udp(sport, port, {.zero_csum = true})
+      .Vxlan(kVniBlue)
+      .Eth(kMacA, inner_dmac);
+  return UdpFromA(p, dst).Build();
+}
+
+Bytes ArpFromA(const MacAddr& eth_src, const MacAddr& sha, in_addr spa,
+               in_addr tpa, ArpOpts opts = {}) {
+  return Packet().Eth(eth_src, kBroadcast).Arp(sha, spa, kNoMac, tpa, opts).Build();
+}
+
+Bytes ArpReplyToA(const MacAddr& mac, in_addr ip) {
+  return Packet()
+      .Eth(mac, kMacA)
+      .Arp(mac, ip, kMacA, kIpA, {.op = 2})
+      .Build();
+}
+
+Case Drop(std::string name, Bytes in, uint32_t reason,
+          Iface iface = Iface::kHostA) {
+  return Case{.name = std::move(name), .in = std::move(in), .iface = iface,
+              .retval = TC_ACT_SHOT, .dir = OVX_DIR_EGRESS, .reason = reason};
+}
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases = {
+      // Remote destinations: encapsulation, outer MACs from the FIB.
+      {.name = "EncapToRemoteVtep",
+       .in = FromA(kMacC, kIpC),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
+       .reason = OVX_FWD_ENCAP,
+       .sport_from_hash = true},
+      {.name = "EncapRewritesStaleInnerDstMac",
+       .in = FromA(kMacEvil, kIpC),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
+       .reason = OVX_FWD_ENCAP,
+       .sport_from_hash = true},
+      {.name = "EncapConfiguredPortAndSport",
+       .in = FromA(kMacC, kIpC),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC, 50001,
+                       8472),
+       .reason = OVX_FWD_ENCAP,
+       .config =
+           [](ovx_config& c) {
+             c.vxlan_port = 8472;
+             c.sport_min = c.sport_max = 50001;
+           }},
+      {.name = "EncapSportInNarrowRange",
+       .in = FromA(kMacC, kIpC),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
+       .reason = OVX_FWD_ENCAP,
+       .config = [](ovx_config& c) { c.sport_min = 30000, c.sport_max = 30003; },
+       .sport_from_hash = true},
+      {.name = "EncapViaGatewayUsesGatewayMac",
+       .in = FromA(kMacG, kIpG),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kUnderlayMac, kGatewayMac, kVtepRouted, kMacG, kIpG),
+       .reason = OVX_FWD_ENCAP,
+       .sport_from_hash = true},
+      // No neighbour yet: bpf_redirect_neigh resolves it; MACs left zero.
+      {.name = "EncapUnresolvedNeighbourRedirectsNeigh",
+       .in = FromA(kMacD, kIpD),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kZeroMac, kZeroMac, kVtep3, kMacD, kIpD),
+       .reason = OVX_FWD_ENCAP,
+       .sport_from_hash = true},
+      // Forwarding off on the underlay: bpf_fib_lookup() refuses, the
+      // kernel routes it (bpf_redirect_neigh without a next hop).
+      {.name = "EncapForwardingDisabledRedirectsNeigh",
+       .in = FromA(kMacH, kIpH),
+       .retval = TC_ACT_REDIRECT,
+       .out = Encapped(kZeroMac, kZeroMac, kVtepNoFwd, kMacH, kIpH, 0, 4789,
+                       kVtepOnNoFwd),
+       .reason = OVX_FWD_ENCAP,
+       .config =
+           [](ovx_config& c) {
+             c.vtep[0] = kVtepOnNoFwd.s_addr;
+             c.underlay_ifindex = TheWorld().underlay_no_fwd;
+           },
+       .sport_from_hash = true},
+      {.name = "DropNoRouteToVtep",
+       .in = FromA(kMacE, kIpE),
+       .retval = TC_ACT_SHOT,
+       .out = Encapped(kZeroMac, kZeroMac, kVtepNoRoute, kMacE, kIpE),
+       .reason = OVX_DROP_FIB,
+       .sport_from_hash = true},
+      // Same node: straight into the peer, dst MAC from the registry.
+      {.name = "LocalDelivery",
+       .in = FromA(kMacB, kIpB),
+       .retval = TC_ACT_REDIRECT,
+       .reason = OVX_FWD_LOCAL},
+      {.name = "LocalDeliveryRewritesStaleDstMac",
+       .in = FromA(kMacEvil, kIpB),
+       .retval = TC_ACT_REDIRECT,
+       .out = FromA(kMacB, kIpB),
+       .reason = OVX_FWD_LOCAL},
+      // ARP responder.
+      {.name = "ArpForLocalEndpoint",
+       .in = ArpFromA(kMacA, kMacA, kIpA, kIpB),
+       .retval = TC_ACT_REDIRECT,
+       .out = ArpReplyToA(kMacB, kIpB),
+       .reason = OVX_ARP_REPLY},
+      {.name = "ArpForRemoteEndpoint",
+       .in = ArpFromA(kMacA, kMacA, kIpA, kIpC),
+       .retval = TC_ACT_REDIRECT,
+       .out = ArpReplyToA(kMacC, kIpC),
+       .reason = OVX_ARP_REPLY},
+      Drop("ArpForUnknownIp", ArpFromA(kMacA, kMacA, kIpA, kIpUnknown),
+           OVX_DROP_ARP_INVALID),
+      Drop("ArpForOtherNetworksIp", ArpFromA(kMacA, kMacA, kIpA, kIpR),
+           OVX_DROP_ARP_INVALID),
+      Drop("ArpGratuitous", ArpFromA(kMacA, kMacA, kIpA, kIpA),
+           OVX_DROP_ARP_INVALID),
+      Drop("ArpReplyFromContainer",
+           ArpFromA(kMacA, kMacA, kIpA, kIpB, {.op = 2}),
+           OVX_DROP_ARP_INVALID),
+      Drop("ArpNotEthernetIpv4",
+           ArpFromA(kMacA, kMacA, kIpA, kIpB, {.ptype = 0x86dd}),
+           OVX_DROP_ARP_INVALID),
+      Drop("ArpSpoofedSenderMac", ArpFromA(kMacA, kMacEvil, kIpA, kIpB),
+           OVX_DROP_SPOOF_MAC),
+      Drop("ArpSpoofedEthSource", ArpFromA(kMacEvil, kMacA, kIpA, kIpB),
+           OVX_DROP_SPOOF_MAC),
+      Drop("ArpSpoofedSenderIp", ArpFromA(kMacA, kMacA, kIpC, kIpB),
+           OVX_DROP_SPOOF_IP),
+      Drop("ArpTruncated",
+           Packet()
+               .Eth(kMacA, kBroadcast)
+               .Arp(kMacA, kIpA, kNoMac, kIpB)
+               .Truncate(14 + 20)
+               .Build(),
+           OVX_DROP_MALFORMED),
+      // Anti-spoofing and parsing.
+      Drop("SpoofedSourceMac",
+           Packet()
+               .Eth(kMacEvil, kMacB)
+               .Ipv4(kIpA, kIpB)
+               .IcmpEcho(1, 1)
+               .Build(),
+           OVX_DROP_SPOOF_MAC),
+      Drop("SpoofedSourceIp",
+           Packet().Eth(kMacA, kMacB).Ipv4(kIpC, kIpB).IcmpEcho(1, 1).Build(),
+           OVX_DROP_SPOOF_IP),
+      Drop("Ipv6Unsupported",
+           Packet()
+               .Eth(kMacA, kMacB, {.ethertype = 0x86dd})
+               .Payload(Bytes(40, 0))
+               .Build(),
+           OVX_DROP_UNSUPPORTED),
+      Drop("IpOptions",
+           Packet()
+               .Eth(kMacA, kMacB)
+               .Ipv4(kIpA, kIpB, {.options = {1, 1, 1, 1}})
+               .IcmpEcho(1, 1)
+               .Build(),
+           OVX_DROP_IP_OPTIONS),
+      // A truncated IPv4 header cannot be tested here: BPF_PROG_TEST_RUN
+      // refuses an IPv4 skb shorter than Ethernet + 20 bytes.
+      Drop("NotIpv4Version",
+           Packet()
+               .Eth(kMacA, kMacB)
+               .Ipv4(kIpA, kIpB, {.version = 6})
+               .IcmpEcho(1, 1)
+               .Build(),
+           OVX_DROP_MALFORMED),
+      // Isolation: only the sender's network is searched.
+      Drop("OtherNetworkIsNotFound", FromA(kMacR, kIpR),
+           OVX_DROP_NO_ENDPOINT),
+      Drop("OtherNetworkIsNotFoundFromRed",
+           Packet()
+               .Eth(kMacR, kMacA)
+               .Ipv4(kIpR, kIpA)
+               .IcmpEcho(1, 1)
+               .Build(),
+           OVX_DROP_NO_ENDPOINT, Iface::kHostR),
+      Drop("UnknownDestination", FromA(kMacB, kIpUnknown),
+           OVX_DROP_NO_ENDPOINT),
+      Drop("UnknownInterface", FromA(kMacB, kIpB), OVX_DROP_UNKNOWN_IFACE,
+           Iface::kUnderlay),
+  };
+  return cases;
+}
+
+class TcEndpointTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TcEndpointTest, Packet) {
+  OVX_REQUIRE_ROOT();
+  RunCase(GetParam(), Hook::kTc, LoadTcEndpoint);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TcEndpointTest, ::testing::ValuesIn(Cases()),
+                         CaseName);
+
+}  // namespace
+}  // namespace ovx::testing
