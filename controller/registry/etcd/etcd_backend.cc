@@ -1,0 +1,293 @@
+#include "controller/registry/etcd/etcd_backend.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <iostream>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/registry/etcd/etcd_client.h"
+#include "controller/registry/etcd/etcd_layout.h"
+
+namespace ovx::controller {
+namespace {
+
+using etcd::EtcdClient;
+using nlohmann::json;
+
+// Update retries when another writer changed what it read. Each attempt is
+// one range + one txn; jitter keeps racing writers from colliding in step.
+constexpr int kUpdateAttempts = 20;
+
+void LogProblems(const std::vector<std::string>& problems) {
+  for (const std::string& problem : problems) {
+    std::cerr << "ovx registry: error: " << problem << "\n";
+  }
+}
+
+absl::Status WithContext(const absl::Status& status, absl::string_view what) {
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+}
+
+absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
+  absl::StatusOr<etcd::RangeResult> range = client.RangePrefix(etcd::kRootPrefix);
+  if (!range.ok()) {
+    return WithContext(range.status(), absl::StrCat("read registry ", client.Describe()));
+  }
+  std::vector<std::string> problems;
+  Snapshot snap = etcd::DecodeSnapshot(*range, &problems);
+  LogProblems(problems);
+  if (raw != nullptr) *raw = *std::move(range);
+  return snap;
+}
+
+// Turns one watch event into a RecordChange; nullopt for index keys.
+std::optional<RecordChange> ToChange(const json& event, int64_t* mod_revision) {
+  absl::StatusOr<etcd::KeyValue> kv = etcd::DecodeKeyValue(event.value("kv", json::object()));
+  if (!kv.ok()) {
+    std::cerr << "ovx registry: error: watch event: " << kv.status().message() << "\n";
+    return std::nullopt;
+  }
+  *mod_revision = std::max(*mod_revision, kv->mod_revision);
+  auto parsed = etcd::ParseRecordKey(kv->key);
+  if (!parsed.has_value()) return std::nullopt;
+  RecordChange change;
+  change.kind = parsed->first;
+  change.name = parsed->second;
+  if (event.value("type", "PUT") == "DELETE") {
+    change.deleted = true;
+    return change;
+  }
+  absl::StatusOr<RecordChange> decoded =
+      etcd::DecodeRecord(parsed->first, parsed->second, kv->key, kv->value);
+  if (!decoded.ok()) {
+    // Same outcome as Load(): a record that does not decode is not served.
+    std::cerr << "ovx registry: error: " << decoded.status().message()
+              << " (record skipped)\n";
+    change.deleted = true;
+    return change;
+  }
+  return *std::move(decoded);
+}
+
+// A reader thread follows /v3/watch and queues events; Next() waits on the
+// queue with a timeout. A compacted revision or a broken stream becomes a
+// relist: one WatchEvent carrying the whole snapshot.
+class EtcdWatcher : public Watcher {
+ public:
+  EtcdWatcher(std::shared_ptr<EtcdClient> client, int64_t revision)
+      : client_(std::move(client)), next_revision_(revision + 1) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~EtcdWatcher() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_.store(true);
+    }
+    thread_.join();
+  }
+
+  absl::StatusOr<WatchEvent> Next(absl::Duration timeout) override {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !queue_.empty() || !unavailable_.ok();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+    if (!queue_.empty()) {
+      WatchEvent event = std::move(queue_.front());
+      queue_.pop_front();
+      return event;
+    }
+    if (!unavailable_.ok()) return unavailable_;
+    return absl::DeadlineExceededError(
+        absl::StrCat("no registry change within ", absl::FormatDuration(timeout)));
+  }
+
+ private:
+  void Push(WatchEvent event) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(event));
+    unavailable_ = absl::OkStatus();
+  }
+
+  void SetAvailable(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    unavailable_ = status.ok() ? status
+                               : absl::UnavailableError(absl::StrCat(
+                                     "watch registry: ", status.message()));
+  }
+
+  // Sleeps for `d` unless the watcher is being destroyed.
+  void Pause(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this] { return stop_.load(); };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping), d);
+  }
+
+  bool Relist() {
+    absl::StatusOr<Snapshot> snap = LoadFrom(*client_, nullptr);
+    if (!snap.ok()) {
+      SetAvailable(snap.status());
+      return false;
+    }
+    next_revision_ = snap->revision + 1;
+    WatchEvent event;
+    event.revision = snap->revision;
+    event.snapshot = *std::move(snap);
+    Push(std::move(event));
+    return true;
+  }
+
+  bool OnMessage(const json& message, int64_t* compacted) {
+    if (message.contains("error")) {
+      std::cerr << "ovx registry: watch " << client_->Describe()
+                << ": error: " << message["error"].dump() << "\n";
+      return false;
+    }
+    const json& result = message.value("result", json::object());
+    if (result.value("canceled", false)) {
+      *compacted = etcd::JsonInt64(result, "compact_revision");
+      if (*compacted == 0) {
+        std::cerr << "ovx registry: watch " << client_->Describe() << " canceled: "
+                  << result.value("cancel_reason", "no reason given") << "\n";
+      }
+      return false;
+    }
+    if (result.value("created", false)) {
+      SetAvailable(absl::OkStatus());
+      return true;
+    }
+    if (!result.contains("events")) return true;  // progress notification
+    WatchEvent event;
+    int64_t last = 0;
+    for (const json& e : result["events"]) {
+      std::optional<RecordChange> change = ToChange(e, &last);
+      if (change.has_value()) event.changes.push_back(*std::move(change));
+    }
+    if (last > 0) next_revision_ = last + 1;
+    if (!event.changes.empty()) {
+      event.revision = last;
+      Push(std::move(event));
+    }
+    return true;
+  }
+
+  void Run() {
+    bool relist = false;
+    absl::Duration backoff = absl::Milliseconds(100);
+    while (!stop_.load()) {
+      if (relist) {
+        if (!Relist()) {
+          Pause(backoff);
+          backoff = std::min(backoff * 2, absl::Seconds(2));
+          continue;
+        }
+        relist = false;
+        backoff = absl::Milliseconds(100);
+      }
+      const std::string prefix = etcd::kRootPrefix;
+      json request = {{"create_request",
+                       {{"key", etcd::Base64(prefix)},
+                        {"range_end", etcd::Base64(etcd::PrefixEnd(prefix))},
+                        {"start_revision", std::to_string(next_revision_)}}}};
+      int64_t compacted = 0;
+      absl::Status status = client_->Stream(
+          "/v3/watch", request,
+          [&](const json& message) { return OnMessage(message, &compacted); }, stop_);
+      if (stop_.load()) break;
+      if (compacted > 0) {
+        std::cerr << "ovx registry: watch " << client_->Describe() << ": revision "
+                  << next_revision_ << " compacted (at " << compacted
+                  << "), relisting\n";
+      } else if (!status.ok()) {
+        std::cerr << "ovx registry: " << status.message() << ", relisting\n";
+      }
+      relist = true;
+    }
+  }
+
+  std::shared_ptr<EtcdClient> client_;
+  int64_t next_revision_;  // reader thread only
+  std::atomic<bool> stop_{false};
+  absl::Mutex mu_;
+  std::deque<WatchEvent> queue_ ABSL_GUARDED_BY(mu_);
+  absl::Status unavailable_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+class EtcdBackend : public RegistryBackend {
+ public:
+  explicit EtcdBackend(std::shared_ptr<EtcdClient> client) : client_(std::move(client)) {}
+
+  absl::StatusOr<Snapshot> Load() override { return LoadFrom(*client_, nullptr); }
+
+  absl::Status Update(const std::function<absl::Status(Snapshot&)>& mutate) override {
+    std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+    for (int attempt = 1; attempt <= kUpdateAttempts; ++attempt) {
+      etcd::RangeResult raw;
+      absl::StatusOr<Snapshot> before = LoadFrom(*client_, &raw);
+      if (!before.ok()) return before.status();
+      Snapshot after = *before;
+      if (absl::Status status = mutate(after); !status.ok()) return status;
+      absl::StatusOr<std::optional<json>> txn = etcd::BuildUpdateTxn(raw, *before, after);
+      if (!txn.ok()) return txn.status();
+      if (!txn->has_value()) return absl::OkStatus();  // nothing to write
+      absl::StatusOr<etcd::TxnResult> result = client_->Txn(**txn);
+      if (!result.ok()) {
+        return WithContext(result.status(),
+                           absl::StrCat("write registry ", client_->Describe()));
+      }
+      if (result->succeeded) return absl::OkStatus();
+      // Someone else wrote what we read: read again and redo the change.
+      std::uniform_int_distribution<int> jitter(1, 10 * std::min(attempt, 5));
+      absl::SleepFor(absl::Milliseconds(jitter(rng)));
+    }
+    return absl::AbortedError(absl::StrCat("write registry ", client_->Describe(),
+                                           ": gave up after ", kUpdateAttempts,
+                                           " attempts, other writers kept changing the "
+                                           "same records"));
+  }
+
+  absl::StatusOr<std::unique_ptr<Watcher>> Watch(int64_t revision) override {
+    return std::make_unique<EtcdWatcher>(client_, revision);
+  }
+
+  std::string Describe() const override { return client_->Describe(); }
+
+ private:
+  std::shared_ptr<EtcdClient> client_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RegistryBackend>> OpenEtcdRegistry(
+    const RegistryOptions& options) {
+  absl::StatusOr<std::vector<std::string>> members = etcd::ParseEtcdUrl(options.url);
+  if (!members.ok()) return members.status();
+  for (const std::string* file : {&options.ca_file, &options.cert_file, &options.key_file}) {
+    if (!file->empty() && access(file->c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("registry ", options.url, ": cannot read TLS file ", *file));
+    }
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "registry ", options.url, ": a client certificate needs both cert and key files"));
+  }
+  etcd::EtcdClientOptions client_options;
+  client_options.members = *std::move(members);
+  client_options.ca_file = options.ca_file;
+  client_options.cert_file = options.cert_file;
+  client_options.key_file = options.key_file;
+  return std::make_unique<EtcdBackend>(std::make_shared<EtcdClient>(std::move(client_options)));
+}
+
+}  // namespace ovx::controller

@@ -1,0 +1,495 @@
+// The etcd backend against real etcd processes (label e2e): CRUD, racing
+// writers in separate processes, watch with compaction, outage and restart,
+// a three-member cluster losing a member, and bad input.
+#include "controller/registry/etcd/etcd_backend.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "controller/registry/etcd/etcd_client.h"
+#include "controller/registry/etcd/etcd_layout.h"
+#include "controller/registry/etcd/etcd_test_cluster.h"
+#include "controller/registry/record_json.h"
+
+namespace ovx::controller {
+namespace {
+
+using etcd::EtcdTestCluster;
+
+bool InCi() {
+  const char* ci = getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+// The records without the revision, to compare what two readers saw.
+Snapshot Records(Snapshot s) {
+  s.revision = 0;
+  return s;
+}
+
+Network Blue() { return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/30"}; }
+Node Host1() { return {.name = "host1", .vtep = "192.168.50.1"}; }
+
+// A tiny allocator standing in for validation: first free host address of
+// the network's /30 (10.10.0.1, .2).
+absl::Status AddEndpoint(Snapshot& s, const std::string& name) {
+  if (s.endpoints.contains(name)) {
+    return absl::AlreadyExistsError(absl::StrCat("endpoint ", name, " exists"));
+  }
+  for (const char* ip : {"10.10.0.1", "10.10.0.2"}) {
+    bool used = false;
+    for (const auto& [n, ep] : s.endpoints) used |= ep.network == "blue" && ep.ip == ip;
+    if (used) continue;
+    s.endpoints[name] = {.name = name, .network = "blue", .node = "host1", .ip = ip};
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError("no free IP in network blue 10.10.0.0/30");
+}
+
+absl::Status AddNetworkWithVni(Snapshot& s, const std::string& name, uint32_t vni) {
+  for (const auto& [n, net] : s.networks) {
+    if (net.vni == vni) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("VNI ", vni, " is already used by network ", n));
+    }
+  }
+  s.networks[name] = {.name = name, .vni = vni, .subnet = "10.20.0.0/24"};
+  return absl::OkStatus();
+}
+
+// Applies watch events to `state` until it matches what `backend` serves.
+::testing::AssertionResult Converges(Watcher& watcher, RegistryBackend& backend,
+                                     Snapshot& state, absl::Duration timeout,
+                                     int* snapshots = nullptr) {
+  absl::Time deadline = absl::Now() + timeout;
+  Snapshot want;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<WatchEvent> event = watcher.Next(absl::Milliseconds(200));
+    if (event.ok()) {
+      if (event->snapshot.has_value()) {
+        state = *event->snapshot;
+        if (snapshots != nullptr) ++*snapshots;
+      }
+      ApplyChanges(event->changes, state);
+      state.revision = event->revision;
+    } else if (!absl::IsDeadlineExceeded(event.status()) &&
+               !absl::IsUnavailable(event.status())) {
+      return ::testing::AssertionFailure() << event.status();
+    }
+    absl::StatusOr<Snapshot> loaded = backend.Load();
+    if (!loaded.ok()) continue;
+    want = *loaded;
+    if (Records(state) == Records(want)) return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "watch state " << SnapshotToJson(state).dump() << " never matched "
+         << SnapshotToJson(want).dump();
+}
+
+class EtcdBackendTest : public ::testing::Test {
+ protected:
+  void StartCluster(int members) {
+    if (etcd::FindEtcdBinary().empty()) {
+      if (InCi()) FAIL() << "no etcd binary: install etcd-server (scripts/install-deps.sh)";
+      GTEST_SKIP() << "no etcd binary";
+    }
+    auto cluster = EtcdTestCluster::Start(members);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+  }
+
+  void SetUp() override { StartCluster(1); }
+
+  std::unique_ptr<RegistryBackend> Open(const std::string& url = "") {
+    RegistryOptions options;
+    options.url = url.empty() ? cluster_->Url() : url;
+    auto backend = OpenEtcdRegistry(options);
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    return backend.ok() ? *std::move(backend) : nullptr;
+  }
+
+  // Raw keys under /ovx/index/, key -> owner.
+  std::map<std::string, std::string> IndexKeys() {
+    etcd::EtcdClient client({.members = {cluster_->Url().substr(7)}});
+    auto range = client.RangePrefix(etcd::kIndexPrefix);
+    EXPECT_TRUE(range.ok()) << range.status();
+    std::map<std::string, std::string> out;
+    if (range.ok()) {
+      for (const auto& kv : range->kvs) out[kv.key] = kv.value;
+    }
+    return out;
+  }
+
+  etcd::EtcdClient Client() {
+    return etcd::EtcdClient({.members = {cluster_->Url().substr(7)}});
+  }
+
+  std::unique_ptr<EtcdTestCluster> cluster_;
+};
+
+absl::Status AddBlueAndHost1(RegistryBackend& backend) {
+  return backend.Update([](Snapshot& s) {
+    s.networks["blue"] = Blue();
+    s.nodes["host1"] = Host1();
+    return absl::OkStatus();
+  });
+}
+
+TEST_F(EtcdBackendTest, UpdateLoadRoundTripAndRevisionGrows) {
+  auto backend = Open();
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->Describe(), cluster_->Url());
+  auto empty = backend->Load();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(Records(*empty), Snapshot{});
+
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_GT(loaded->revision, empty->revision);
+  EXPECT_EQ(loaded->networks.at("blue"), Blue());
+  EXPECT_EQ(loaded->nodes.at("host1"), Host1());
+  EXPECT_EQ(loaded->endpoints.at("web1").ip, "10.10.0.1");
+  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
+                             {"/ovx/index/ip/blue/10.10.0.1", "/ovx/endpoints/web1"},
+                             {"/ovx/index/vni/100", "/ovx/networks/blue"},
+                         }));
+
+  // A mutate error writes nothing.
+  absl::Status refused =
+      backend->Update([](Snapshot&) { return absl::InvalidArgumentError("no"); });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  auto same = backend->Load();
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->revision, loaded->revision);
+
+  ASSERT_TRUE(backend
+                  ->Update([](Snapshot& s) {
+                    s.endpoints.erase("web1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto after = backend->Load();
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(after->revision, loaded->revision);
+  EXPECT_TRUE(after->endpoints.empty());
+  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
+                             {"/ovx/index/vni/100", "/ovx/networks/blue"}}));
+}
+
+// Long enough that racing processes all read the same revision.
+constexpr absl::Duration kOverlap = absl::Milliseconds(200);
+
+// Forks `n` processes that wait at a barrier, then each run `update`;
+// returns their exit codes (0 = update OK, 3 = the expected error).
+std::vector<int> RaceProcesses(int n, const std::string& url,
+                               const std::function<absl::Status(RegistryBackend&, int)>& update,
+                               absl::string_view expected_error) {
+  int barrier[2];
+  if (pipe(barrier) != 0) return {};
+  std::vector<pid_t> children;
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(barrier[1]);
+      char c;
+      (void)!read(barrier[0], &c, 1);  // returns at EOF: everyone starts
+      auto backend = OpenEtcdRegistry({.url = url});
+      if (!backend.ok()) _exit(2);
+      absl::Status status = update(**backend, i);
+      if (status.ok()) _exit(0);
+      if (absl::StrContains(status.message(), expected_error)) _exit(3);
+      std::cerr << "child " << i << ": " << status << "\n";
+      _exit(1);
+    }
+    children.push_back(pid);
+  }
+  close(barrier[0]);
+  close(barrier[1]);
+  std::vector<int> codes;
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return codes;
+}
+
+TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
+  auto backend = Open();
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "first"); }).ok());
+
+  constexpr int kRacers = 6;
+  std::vector<int> codes = RaceProcesses(
+      kRacers, cluster_->Url(),
+      [](RegistryBackend& b, int i) {
+        // Different names: only the index key makes the IP unique.
+        return b.Update([i](Snapshot& s) {
+          absl::SleepFor(kOverlap);  // everyone reads before anyone commits
+          return AddEndpoint(s, absl::StrCat("ep", i));
+        });
+      },
+      "no free IP in network blue 10.10.0.0/30");
+  ASSERT_EQ(codes.size(), static_cast<size_t>(kRacers));
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 3), kRacers - 1);
+
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->endpoints.size(), 2u);
+  std::string winner;
+  for (const auto& [name, ep] : loaded->endpoints) {
+    if (name != "first") winner = name;
+  }
+  EXPECT_EQ(loaded->endpoints.at(winner).ip, "10.10.0.2");
+  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
+                             {"/ovx/index/ip/blue/10.10.0.1", "/ovx/endpoints/first"},
+                             {"/ovx/index/ip/blue/10.10.0.2",
+                              absl::StrCat("/ovx/endpoints/", winner)},
+                             {"/ovx/index/vni/100", "/ovx/networks/blue"},
+                         }));
+}
+
+TEST_F(EtcdBackendTest, ProcessesCreatingTheSameVniExactlyOneWins) {
+  constexpr int kRacers = 6;
+  std::vector<int> codes = RaceProcesses(
+      kRacers, cluster_->Url(),
+      [](RegistryBackend& b, int i) {
+        return b.Update([i](Snapshot& s) {
+          absl::SleepFor(kOverlap);
+          return AddNetworkWithVni(s, absl::StrCat("net", i), 200);
+        });
+      },
+      "VNI 200 is already used by network net");
+  ASSERT_EQ(codes.size(), static_cast<size_t>(kRacers));
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 3), kRacers - 1);
+  auto backend = Open();
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->networks.size(), 1u);
+  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
+                             {"/ovx/index/vni/200",
+                              absl::StrCat("/ovx/networks/", loaded->networks.begin()->first)},
+                         }));
+}
+
+TEST_F(EtcdBackendTest, WatchDeliversAnotherClientsChangesIncrementally) {
+  auto reader = Open();
+  auto writer = Open();
+  auto start = reader->Load();
+  ASSERT_TRUE(start.ok());
+  auto watcher = reader->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+
+  auto quiet = (*watcher)->Next(absl::Milliseconds(300));
+  EXPECT_EQ(quiet.status().code(), absl::StatusCode::kDeadlineExceeded) << quiet.status();
+
+  ASSERT_TRUE(AddBlueAndHost1(*writer).ok());
+  auto event = (*watcher)->Next(absl::Seconds(5));
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_FALSE(event->snapshot.has_value());
+  // One txn, one event: both records, index keys filtered out.
+  ASSERT_EQ(event->changes.size(), 2u);
+  EXPECT_EQ(event->changes[0].name, "blue");
+  EXPECT_EQ(std::get<Network>(event->changes[0].value), Blue());
+  EXPECT_EQ(event->changes[1].kind, RecordKind::kNode);
+  auto now = writer->Load();
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(event->revision, now->revision);
+
+  ASSERT_TRUE(writer
+                  ->Update([](Snapshot& s) {
+                    s.nodes.erase("host1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  event = (*watcher)->Next(absl::Seconds(5));
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_EQ(event->changes.size(), 1u);
+  EXPECT_EQ(event->changes[0].kind, RecordKind::kNode);
+  EXPECT_EQ(event->changes[0].name, "host1");
+  EXPECT_TRUE(event->changes[0].deleted);
+}
+
+TEST_F(EtcdBackendTest, WatchFromACompactedRevisionRelists) {
+  auto backend = Open();
+  auto start = backend->Load();
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web2"); }).ok());
+  auto now = backend->Load();
+  ASSERT_TRUE(now.ok());
+  etcd::EtcdClient client = Client();
+  ASSERT_TRUE(client.Compact(now->revision).ok());
+
+  // History since `start` is gone: the first event is a full snapshot.
+  auto watcher = backend->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+  auto event = (*watcher)->Next(absl::Seconds(5));
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_TRUE(event->snapshot.has_value());
+  EXPECT_EQ(*event->snapshot, *now);
+  EXPECT_EQ(event->revision, now->revision);
+
+  // And it keeps following incrementally after the relist.
+  Snapshot state = *event->snapshot;
+  ASSERT_TRUE(backend
+                  ->Update([](Snapshot& s) {
+                    s.endpoints.erase("web1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(10)));
+}
+
+TEST_F(EtcdBackendTest, CompactionUnderARunningWatchKeepsItsSnapshotRight) {
+  auto backend = Open();
+  auto writer = Open();
+  auto start = backend->Load();
+  ASSERT_TRUE(start.ok());
+  auto watcher = backend->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+  Snapshot state = *start;
+  ASSERT_TRUE(AddBlueAndHost1(*writer).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(writer
+                    ->Update([i](Snapshot& s) {
+                      s.networks["blue"].mtu = 1400 + i;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    if (i == 2) {
+      EXPECT_EQ(cluster_->Etcdctl(absl::StrCat("compact ", writer->Load()->revision)), 0);
+    }
+  }
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(10)));
+  EXPECT_EQ(state.networks.at("blue").mtu, 1404u);
+}
+
+TEST_F(EtcdBackendTest, OutageGivesUnavailableAndRestartResyncs) {
+  auto backend = Open();
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  auto start = backend->Load();
+  ASSERT_TRUE(start.ok());
+  auto watcher = backend->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+  Snapshot state = *start;
+  EXPECT_EQ((*watcher)->Next(absl::Milliseconds(300)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+
+  cluster_->Kill(0);
+  absl::Status status;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    status = (*watcher)->Next(absl::Milliseconds(500)).status();
+    if (absl::IsUnavailable(status)) break;
+  }
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  auto failed = backend->Load();
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_TRUE(absl::StrContains(failed.status().message(), cluster_->Url()))
+      << failed.status();
+  EXPECT_TRUE(absl::IsUnavailable((*watcher)->Next(absl::Milliseconds(100)).status()));
+
+  ASSERT_TRUE(cluster_->Restart(0).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  int snapshots = 0;
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15), &snapshots));
+  EXPECT_GE(snapshots, 1);
+  EXPECT_EQ(state.endpoints.at("web1").ip, "10.10.0.1");
+}
+
+TEST_F(EtcdBackendTest, UnreachableAndMalformedUrlsGiveClearErrors) {
+  // A port nobody listens on: a fresh cluster member's port, now stopped.
+  std::string url = cluster_->MemberUrl(0);
+  cluster_->Kill(0);
+  auto backend = Open(url);
+  ASSERT_NE(backend, nullptr);
+  auto loaded = backend->Load();
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), url)) << loaded.status();
+  absl::Status update = backend->Update([](Snapshot&) { return absl::OkStatus(); });
+  EXPECT_EQ(update.code(), absl::StatusCode::kUnavailable) << update;
+
+  for (const char* bad : {"etcd://", "etcd://host", "etcd://host:99999", "http://h:1"}) {
+    auto opened = OpenEtcdRegistry({.url = bad});
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  auto no_ca = OpenEtcdRegistry({.url = "etcd://127.0.0.1:2379", .ca_file = "/nonexistent"});
+  EXPECT_EQ(no_ca.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(no_ca.status().message(), "/nonexistent"));
+}
+
+TEST_F(EtcdBackendTest, BadRecordIsReportedByKeyAndSkipped) {
+  auto backend = Open();
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  auto start = backend->Load();
+  ASSERT_TRUE(start.ok());
+  auto watcher = backend->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+
+  ASSERT_EQ(cluster_->Etcdctl("put /ovx/endpoints/bad 'not json'"), 0);
+  auto event = (*watcher)->Next(absl::Seconds(5));
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_EQ(event->changes.size(), 1u);
+  EXPECT_EQ(event->changes[0].name, "bad");
+  EXPECT_TRUE(event->changes[0].deleted);  // not served, like Load()
+
+  ::testing::internal::CaptureStderr();
+  auto loaded = backend->Load();
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(absl::StrContains(log, "/ovx/endpoints/bad")) << log;
+  EXPECT_EQ(Records(*loaded), Records(*start));
+
+  // Updates still work and can replace the bad record.
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "bad"); }).ok());
+  loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->endpoints.at("bad").ip, "10.10.0.1");
+}
+
+class EtcdClusterTest : public EtcdBackendTest {
+ protected:
+  void SetUp() override { StartCluster(3); }
+};
+
+TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
+  auto backend = Open();
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  auto start = backend->Load();
+  ASSERT_TRUE(start.ok());
+  auto watcher = backend->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+  Snapshot state = *start;
+
+  // Member 0 is the one the client talks to first.
+  cluster_->Kill(0);
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
+  EXPECT_EQ(state.endpoints.at("web1").ip, "10.10.0.1");
+
+  // A second client, fresh, also finds its way past the dead member.
+  auto other = Open();
+  auto loaded = other->Load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(Records(*loaded), Records(state));
+  // Once member 0 is back, nothing breaks either.
+  ASSERT_TRUE(cluster_->Restart(0).ok());
+  ASSERT_TRUE(other->Update([](Snapshot& s) { return AddEndpoint(s, "web2"); }).ok());
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
+}
+
+}  // namespace
+}  // namespace ovx::controller
