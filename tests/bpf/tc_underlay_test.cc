@@ -1,0 +1,281 @@
+// tc_underlay: the tc half of decap delivery. BPF_PROG_TEST_RUN cannot give
+// an skb metadata, so the metadata path runs live: a VXLAN frame goes into
+// a veth whose peer carries xdp_underlay (native XDP) and tc_underlay
+// (tcx ingress), and must come out in a "container" netns.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/pkt_cls.h>
+#include <net/ethernet.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "maps/dataplane_maps.h"
+#include "maps/fd.h"
+#include "tests/bpf/packet_test.h"
+
+#ifndef BPF_TCX_INGRESS
+#define BPF_TCX_INGRESS 46  // Debian 12's UAPI header predates tcx
+#endif
+
+namespace ovx::testing {
+namespace {
+
+constexpr uint32_t kTcActUnspec = static_cast<uint32_t>(TC_ACT_UNSPEC);
+
+std::vector<Case> Cases() {
+  Bytes inner = Packet()
+                    .Eth(kMacC, kMacA)
+                    .Ipv4(kIpC, kIpA)
+                    .Udp(40000, 53)
+                    .Payload("hello")
+                    .Build();
+  Bytes vxlan = [] {
+    Packet p;
+    p.Eth(kVtep2Mac, kUnderlayMac)
+        .Ipv4(kVtep2, kVtep, {.df = true})
+        .Udp(51000, 4789, {.zero_csum = true})
+        .Vxlan(kVniBlue)
+        .Eth(kMacC, kMacA)
+        .Ipv4(kIpC, kIpA)
+        .Udp(40000, 53)
+        .Payload("hello");
+    return p.Build();
+  }();
+  // Without our metadata: tcx "next", untouched, not counted (XDP counted
+  // it already).
+  return {
+      {.name = "NoMetadataPlainFrame",
+       .in = inner,
+       .iface = Iface::kUnderlay,
+       .retval = kTcActUnspec,
+       .dir = OVX_DIR_INGRESS,
+       .reason = 0},
+      {.name = "NoMetadataVxlanFrame",
+       .in = vxlan,
+       .iface = Iface::kUnderlay,
+       .retval = kTcActUnspec,
+       .dir = OVX_DIR_INGRESS,
+       .reason = 0},
+  };
+}
+
+class TcUnderlayTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TcUnderlayTest, Packet) {
+  OVX_REQUIRE_ROOT();
+  RunCase(GetParam(), Hook::kTc, LoadTcUnderlay);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TcUnderlayTest, ::testing::ValuesIn(Cases()),
+                         CaseName);
+
+// A process parked in its own netns, standing in for a container.
+class ContainerNetns {
+ public:
+  ContainerNetns() {
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(ready[0]);
+      char ok = unshare(CLONE_NEWNET) == 0 ? 1 : 0;
+      (void)!write(ready[1], &ok, 1);
+      pause();
+      _exit(0);
+    }
+    close(ready[1]);
+    char ok = 0;
+    if (pid_ < 0 || read(ready[0], &ok, 1) != 1 || !ok) pid_ = -1;
+    close(ready[0]);
+  }
+  ~ContainerNetns() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// rx packets of a device inside the container netns (/proc/net/dev is the
+// reader's netns).
+absl::StatusOr<uint64_t> RxPackets(pid_t pid, absl::string_view dev) {
+  std::string cmd = absl::StrCat("nsenter -t ", pid, " -n cat /proc/net/dev");
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return absl::InternalError("popen nsenter");
+  char line[512];
+  std::optional<uint64_t> rx;
+  while (fgets(line, sizeof(line), p)) {
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" :"), absl::SkipEmpty());
+    uint64_t v;
+    if (parts.size() > 2 && parts[0] == dev && absl::SimpleAtoi(parts[2], &v)) {
+      rx = v;
+    }
+  }
+  pclose(p);
+  if (!rx) return absl::NotFoundError(absl::StrCat(dev, " not in container"));
+  return *rx;
+}
+
+uint64_t Packets(const Counters& c, uint32_t dir, uint32_t reason) {
+  return c[OVX_COUNTER_INDEX(dir, reason)].packets;
+}
+
+// The live handoff: xdp_underlay decaps and writes ovx_xdp_meta, the stack
+// passes the skb up with its metadata, tc_underlay redirects into the peer.
+class LiveDecapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OVX_REQUIRE_ROOT();
+    ASSERT_GT(container_.pid(), 0) << "cannot create the container netns";
+    // wire0 -> wire1 is the underlay; hL/cL is endpoint L's veth.
+    for (const std::string& c : {
+             std::string("ip link add wire0 type veth peer name wire1"),
+             std::string("ip link set wire0 up"),
+             std::string("ip link set wire1 up"),
+             std::string("ip link add hL type veth peer name cL"),
+             absl::StrCat("ip link set cL netns ", container_.pid()),
+             std::string("ip link set hL up"),
+             absl::StrCat("nsenter -t ", container_.pid(),
+                          " -n ip link set cL up"),
+         }) {
+      ASSERT_TRUE(Sh(c).ok()) << Sh(c);
+    }
+    auto wire0 = IfIndex("wire0");
+    auto wire1 = IfIndex("wire1");
+    auto hl = IfIndex("hL");
+    ASSERT_TRUE(wire0.ok() && wire1.ok() && hl.ok());
+    wire0_ = *wire0;
+    wire1_ = *wire1;
+    host_l_ = *hl;
+  }
+  void TearDown() override {
+    (void)Sh("ip link del wire0");
+    (void)Sh("ip link del hL");
+  }
+
+  // Sends frame out of wire0 (so wire1 receives it).
+  void Inject(const Bytes& frame) {
+    maps::UniqueFd s(socket(AF_PACKET, SOCK_RAW, 0));
+    ASSERT_TRUE(s.valid()) << std::strerror(errno);
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = wire0_;
+    to.sll_halen = 6;
+    ASSERT_EQ(sendto(s.get(), frame.data(), frame.size(), 0,
+                     reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+              static_cast<ssize_t>(frame.size()))
+        << std::strerror(errno);
+  }
+
+  // Attaches both programs to wire1 and sends C -> L through them.
+  // register_l_iface: whether tc_underlay's interfaces map knows hL.
+  void RunLive(bool register_l_iface, uint32_t want_tc_reason) {
+    const in_addr ip_l = Ip("10.10.0.8");
+    const MacAddr mac_l = Mac("02:00:0a:0a:00:08");
+    ovx_config cfg = NodeConfig(TheWorld());
+    cfg.underlay_ifindex = wire1_;
+    auto xdp = LoadXdpUnderlay(cfg);
+    ASSERT_TRUE(xdp.ok()) << xdp.status();
+    auto tc = LoadTcUnderlay(cfg);
+    ASSERT_TRUE(tc.ok()) << tc.status();
+    ASSERT_TRUE(FillMaps(TheWorld(), xdp->fds).ok());
+    ovx_endpoint_key key = maps::EndpointKey(kVniBlue, ip_l);
+    ovx_endpoint ep = maps::LocalEndpoint(host_l_, maps::Mac(mac_l), 42);
+    ASSERT_EQ(bpf_map_update_elem(xdp->fds.endpoints, &key, &ep, BPF_ANY), 0);
+    if (register_l_iface) {
+      ovx_interface iface =
+          maps::Interface(kVniBlue, ip_l, maps::Mac(mac_l), 42);
+      ASSERT_EQ(bpf_map_update_elem(tc->fds.interfaces, &host_l_, &iface,
+                                    BPF_ANY),
+                0);
+    }
+
+    ASSERT_EQ(bpf_xdp_attach(wire1_, xdp->prog_fd, XDP_FLAGS_DRV_MODE, nullptr),
+              0)
+        << std::strerror(errno);
+    maps::UniqueFd link(
+        bpf_link_create(tc->prog_fd, wire1_,
+                        static_cast<bpf_attach_type>(BPF_TCX_INGRESS), nullptr));
+    ASSERT_TRUE(link.valid()) << "tcx attach: " << std::strerror(errno);
+
+    auto rx_before = RxPackets(container_.pid(), "cL");
+    ASSERT_TRUE(rx_before.ok()) << rx_before.status();
+    auto xdp_before = ReadCounters(xdp->fds.counters);
+    auto tc_before = ReadCounters(tc->fds.counters);
+    ASSERT_TRUE(xdp_before.ok() && tc_before.ok());
+
+    Packet p;
+    p.Eth(kVtep2Mac, kUnderlayMac)
+        .Ipv4(kVtep2, kVtep, {.df = true})
+        .Udp(51000, 4789, {.zero_csum = true})
+        .Vxlan(kVniBlue)
+        .Eth(kMacC, mac_l)
+        .Ipv4(kIpC, ip_l)
+        .Udp(40000, 9)
+        .Payload("live");
+    Bytes frame = p.Build();
+    Inject(frame);
+
+    // veth delivers through NAPI: wait for the tc verdict to be counted.
+    Counters tc_after;
+    for (int i = 0; i < 100; ++i) {
+      auto c = ReadCounters(tc->fds.counters);
+      ASSERT_TRUE(c.ok());
+      tc_after = *c;
+      if (Packets(tc_after, OVX_DIR_INGRESS, want_tc_reason) >
+          Packets(*tc_before, OVX_DIR_INGRESS, want_tc_reason)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto xdp_after = ReadCounters(xdp->fds.counters);
+    ASSERT_TRUE(xdp_after.ok());
+    bpf_xdp_detach(wire1_, XDP_FLAGS_DRV_MODE, nullptr);
+
+    EXPECT_EQ(CheckOnlyCounter(*xdp_before, *xdp_after, OVX_DIR_INGRESS,
+                               OVX_FWD_DECAP, frame.size()),
+              "");
+    // tc sees the decapsulated frame.
+    EXPECT_EQ(CheckOnlyCounter(*tc_before, tc_after, OVX_DIR_INGRESS,
+                               want_tc_reason, frame.size() - 50),
+              "");
+    auto rx_after = RxPackets(container_.pid(), "cL");
+    ASSERT_TRUE(rx_after.ok()) << rx_after.status();
+    EXPECT_EQ(*rx_after - *rx_before,
+              want_tc_reason == OVX_FWD_DECAP_PEER ? 1u : 0u);
+  }
+
+  ContainerNetns container_;
+  uint32_t wire0_ = 0, wire1_ = 0, host_l_ = 0;
+};
+
+TEST_F(LiveDecapTest, XdpMetadataThenTcRedirectPeer) {
+  RunLive(/*register_l_iface=*/true, OVX_FWD_DECAP_PEER);
+}
+
+TEST_F(LiveDecapTest, MetadataForUnknownInterfaceIsDropped) {
+  RunLive(/*register_l_iface=*/false, OVX_DROP_BAD_META);
+}
+
+}  // namespace
+}  // namespace ovx::testing

@@ -31,6 +31,9 @@ void SetTheWorld(const World& world) { g_world = world; }
 
 absl::StatusOr<World> BuildWorld() {
   const char* commands[] = {
+      // No IPv6 chatter (DAD, router solicitations) to move counters.
+      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+      "sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
       "ip link add ul0 address 02:00:00:00:50:01 type veth peer name ul1",
       "ip addr add 192.168.50.1/24 dev ul0",
       "ip link set ul0 up",
