@@ -301,26 +301,19 @@ json SnapshotToJson(const Snapshot& snap) {
               {"policies", MapToJson(snap.policies)}};
 }
 
-absl::StatusOr<Snapshot> SnapshotFromJson(const json& j) {
+absl::StatusOr<Snapshot> SnapshotFromJson(const json& j,
+                                          absl::string_view what) {
   Snapshot snap;
-  FieldReader r(j, "registry document");
+  FieldReader r(j, std::string(what));
   r.Schema();
   r.I64("revision", snap.revision);
   if (!r.status().ok()) return r.status();
-  if (absl::Status s = MapFromJson(j, "networks", "network", snap.networks);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = MapFromJson(j, "nodes", "node", snap.nodes); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = MapFromJson(j, "endpoints", "endpoint", snap.endpoints);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = MapFromJson(j, "policies", "policy", snap.policies);
-      !s.ok()) {
-    return s;
+  absl::Status s = MapFromJson(j, "networks", "network", snap.networks);
+  if (s.ok()) s = MapFromJson(j, "nodes", "node", snap.nodes);
+  if (s.ok()) s = MapFromJson(j, "endpoints", "endpoint", snap.endpoints);
+  if (s.ok()) s = MapFromJson(j, "policies", "policy", snap.policies);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
   }
   return snap;
 }

@@ -49,7 +49,10 @@ absl::StatusOr<Record> RecordFromJson(RecordKind kind, const nlohmann::json& j);
 // {"schema":1,"revision":N,"networks":{NAME:{...}},"nodes":{...},
 //  "endpoints":{...},"policies":{...}}
 nlohmann::json SnapshotToJson(const Snapshot& snap);
-absl::StatusOr<Snapshot> SnapshotFromJson(const nlohmann::json& j);
+// `what` prefixes errors: "registry /var/lib/ovx/registry.json: schema 7 is
+// newer than this ovx (1)".
+absl::StatusOr<Snapshot> SnapshotFromJson(
+    const nlohmann::json& j, absl::string_view what = "registry document");
 
 }  // namespace ovx::controller
 

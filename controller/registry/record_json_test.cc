@@ -149,7 +149,7 @@ TEST(RecordJson, NotAnObjectRefused) {
   json doc = SnapshotToJson(Sample());
   doc["nodes"] = json::array();
   EXPECT_EQ(SnapshotFromJson(doc).status().message(),
-            "field \"nodes\" must be an object, got array");
+            "registry document: field \"nodes\" must be an object, got array");
 }
 
 TEST(RecordJson, KeyMustMatchName) {
