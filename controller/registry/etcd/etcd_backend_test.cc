@@ -17,6 +17,7 @@
 #include "controller/registry/etcd/etcd_layout.h"
 #include "controller/registry/etcd/etcd_test_cluster.h"
 #include "controller/registry/record_json.h"
+#include "controller/registry/validate.h"
 
 namespace ovx::controller {
 namespace {
@@ -37,31 +38,23 @@ Snapshot Records(Snapshot s) {
 Network Blue() { return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/30"}; }
 Node Host1() { return {.name = "host1", .vtep = "192.168.50.1"}; }
 
-// A tiny allocator standing in for validation: first free host address of
-// the network's /30 (10.10.0.1, .2).
-absl::Status AddEndpoint(Snapshot& s, const std::string& name) {
-  if (s.endpoints.contains(name)) {
-    return absl::AlreadyExistsError(absl::StrCat("endpoint ", name, " exists"));
-  }
-  for (const char* ip : {"10.10.0.1", "10.10.0.2"}) {
-    bool used = false;
-    for (const auto& [n, ep] : s.endpoints) used |= ep.network == "blue" && ep.ip == ip;
-    if (used) continue;
-    s.endpoints[name] = {.name = name, .network = "blue", .node = "host1", .ip = ip};
-    return absl::OkStatus();
-  }
-  return absl::ResourceExhaustedError("no free IP in network blue 10.10.0.0/30");
+// Adds endpoint `name` to blue on host1 through the real validation, which
+// allocates the lowest free IP of 10.10.0.0/30 (.1, then .2) and a MAC.
+absl::Status AddEp(Snapshot& s, const std::string& name) {
+  return AddEndpoint(s, Endpoint{.name = name, .network = "blue", .node = "host1"}).status();
 }
 
-absl::Status AddNetworkWithVni(Snapshot& s, const std::string& name, uint32_t vni) {
-  for (const auto& [n, net] : s.networks) {
-    if (net.vni == vni) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("VNI ", vni, " is already used by network ", n));
-    }
-  }
-  s.networks[name] = {.name = name, .vni = vni, .subnet = "10.20.0.0/24"};
-  return absl::OkStatus();
+absl::Status AddNetworkWithVni(Snapshot& s, int i, uint32_t vni) {
+  return AddNetwork(s, Network{.name = absl::StrCat("net", i), .vni = vni,
+                               .subnet = absl::StrCat("10.", 20 + i, ".0.0/24")})
+      .status();
+}
+
+// The index keys a snapshot implies.
+std::map<std::string, std::string> IndexOf(const Snapshot& s) {
+  auto index = etcd::IndexKeys(s, {});
+  EXPECT_TRUE(index.ok()) << index.status();
+  return index.ok() ? *index : std::map<std::string, std::string>{};
 }
 
 // Applies watch events to `state` until it matches what `backend` serves.
@@ -151,17 +144,19 @@ TEST_F(EtcdBackendTest, UpdateLoadRoundTripAndRevisionGrows) {
   EXPECT_EQ(Records(*empty), Snapshot{});
 
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   auto loaded = backend->Load();
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_GT(loaded->revision, empty->revision);
   EXPECT_EQ(loaded->networks.at("blue"), Blue());
   EXPECT_EQ(loaded->nodes.at("host1"), Host1());
   EXPECT_EQ(loaded->endpoints.at("web1").ip, "10.10.0.1");
-  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
-                             {"/ovx/index/ip/blue/10.10.0.1", "/ovx/endpoints/web1"},
-                             {"/ovx/index/vni/100", "/ovx/networks/blue"},
-                         }));
+  EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
+  EXPECT_EQ(IndexKeys()["/ovx/index/ip/blue/10.10.0.1"], "/ovx/endpoints/web1");
+  EXPECT_EQ(IndexKeys()["/ovx/index/vni/100"], "/ovx/networks/blue");
+  EXPECT_EQ(IndexKeys()["/ovx/index/vtep/192.168.50.1"], "/ovx/nodes/host1");
+  EXPECT_EQ(IndexKeys()[absl::StrCat("/ovx/index/mac/", loaded->endpoints.at("web1").mac)],
+            "/ovx/endpoints/web1");
 
   // A mutate error writes nothing.
   absl::Status refused =
@@ -181,8 +176,8 @@ TEST_F(EtcdBackendTest, UpdateLoadRoundTripAndRevisionGrows) {
   ASSERT_TRUE(after.ok());
   EXPECT_GT(after->revision, loaded->revision);
   EXPECT_TRUE(after->endpoints.empty());
-  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
-                             {"/ovx/index/vni/100", "/ovx/networks/blue"}}));
+  EXPECT_EQ(IndexKeys(), IndexOf(*after));
+  EXPECT_FALSE(IndexKeys().contains("/ovx/index/ip/blue/10.10.0.1"));
 }
 
 // Long enough that racing processes all read the same revision.
@@ -226,7 +221,7 @@ std::vector<int> RaceProcesses(int n, const std::string& url,
 TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
   auto backend = Open();
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "first"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "first"); }).ok());
 
   constexpr int kRacers = 6;
   std::vector<int> codes = RaceProcesses(
@@ -235,10 +230,10 @@ TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
         // Different names: only the index key makes the IP unique.
         return b.Update([i](Snapshot& s) {
           absl::SleepFor(kOverlap);  // everyone reads before anyone commits
-          return AddEndpoint(s, absl::StrCat("ep", i));
+          return AddEp(s, absl::StrCat("ep", i));
         });
       },
-      "no free IP in network blue 10.10.0.0/30");
+      "network blue: subnet 10.10.0.0/30 has no free address left");
   ASSERT_EQ(codes.size(), static_cast<size_t>(kRacers));
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 3), kRacers - 1);
@@ -251,12 +246,9 @@ TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
     if (name != "first") winner = name;
   }
   EXPECT_EQ(loaded->endpoints.at(winner).ip, "10.10.0.2");
-  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
-                             {"/ovx/index/ip/blue/10.10.0.1", "/ovx/endpoints/first"},
-                             {"/ovx/index/ip/blue/10.10.0.2",
-                              absl::StrCat("/ovx/endpoints/", winner)},
-                             {"/ovx/index/vni/100", "/ovx/networks/blue"},
-                         }));
+  EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
+  EXPECT_EQ(IndexKeys()["/ovx/index/ip/blue/10.10.0.2"],
+            absl::StrCat("/ovx/endpoints/", winner));
 }
 
 TEST_F(EtcdBackendTest, ProcessesCreatingTheSameVniExactlyOneWins) {
@@ -266,10 +258,10 @@ TEST_F(EtcdBackendTest, ProcessesCreatingTheSameVniExactlyOneWins) {
       [](RegistryBackend& b, int i) {
         return b.Update([i](Snapshot& s) {
           absl::SleepFor(kOverlap);
-          return AddNetworkWithVni(s, absl::StrCat("net", i), 200);
+          return AddNetworkWithVni(s, i, 200);
         });
       },
-      "VNI 200 is already used by network net");
+      "--vni=200 is already used by network net");
   ASSERT_EQ(codes.size(), static_cast<size_t>(kRacers));
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 3), kRacers - 1);
@@ -277,10 +269,9 @@ TEST_F(EtcdBackendTest, ProcessesCreatingTheSameVniExactlyOneWins) {
   auto loaded = backend->Load();
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->networks.size(), 1u);
-  EXPECT_EQ(IndexKeys(), (std::map<std::string, std::string>{
-                             {"/ovx/index/vni/200",
-                              absl::StrCat("/ovx/networks/", loaded->networks.begin()->first)},
-                         }));
+  EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
+  EXPECT_EQ(IndexKeys()["/ovx/index/vni/200"],
+            absl::StrCat("/ovx/networks/", loaded->networks.begin()->first));
 }
 
 TEST_F(EtcdBackendTest, WatchDeliversAnotherClientsChangesIncrementally) {
@@ -326,8 +317,8 @@ TEST_F(EtcdBackendTest, WatchFromACompactedRevisionRelists) {
   auto start = backend->Load();
   ASSERT_TRUE(start.ok());
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web2"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
   auto now = backend->Load();
   ASSERT_TRUE(now.ok());
   etcd::EtcdClient client = Client();
@@ -403,7 +394,7 @@ TEST_F(EtcdBackendTest, OutageGivesUnavailableAndRestartResyncs) {
   EXPECT_TRUE(absl::IsUnavailable((*watcher)->Next(absl::Milliseconds(100)).status()));
 
   ASSERT_TRUE(cluster_->Restart(0).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   int snapshots = 0;
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15), &snapshots));
   EXPECT_GE(snapshots, 1);
@@ -454,7 +445,7 @@ TEST_F(EtcdBackendTest, BadRecordIsReportedByKeyAndSkipped) {
   EXPECT_EQ(Records(*loaded), Records(*start));
 
   // Updates still work and can replace the bad record.
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "bad"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "bad"); }).ok());
   loaded = backend->Load();
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->endpoints.at("bad").ip, "10.10.0.1");
@@ -476,7 +467,7 @@ TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
 
   // Member 0 is the one the client talks to first.
   cluster_->Kill(0);
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEndpoint(s, "web1"); }).ok());
+  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
   EXPECT_EQ(state.endpoints.at("web1").ip, "10.10.0.1");
 
@@ -487,7 +478,7 @@ TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
   EXPECT_EQ(Records(*loaded), Records(state));
   // Once member 0 is back, nothing breaks either.
   ASSERT_TRUE(cluster_->Restart(0).ok());
-  ASSERT_TRUE(other->Update([](Snapshot& s) { return AddEndpoint(s, "web2"); }).ok());
+  ASSERT_TRUE(other->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
 }
 

@@ -205,8 +205,17 @@ absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
     claim(absl::StrCat(kIndexPrefix, "vni/", net.vni),
           RecordKey(RecordKind::kNetwork, name), absl::StrCat("VNI ", net.vni));
   }
+  for (const auto& [name, node] : snap.nodes) {
+    if (node.vtep.empty()) continue;
+    claim(absl::StrCat(kIndexPrefix, "vtep/", node.vtep),
+          RecordKey(RecordKind::kNode, name), absl::StrCat("VTEP ", node.vtep));
+  }
   for (const auto& [name, ep] : snap.endpoints) {
     std::string owner = RecordKey(RecordKind::kEndpoint, name);
+    if (!ep.iface.empty()) {
+      claim(absl::StrCat(kIndexPrefix, "iface/", ep.node, "/", ep.iface), owner,
+            absl::StrCat("interface ", ep.iface, " on node ", ep.node));
+    }
     if (!ep.ip.empty()) {
       claim(absl::StrCat(kIndexPrefix, "ip/", ep.network, "/", ep.ip), owner,
             absl::StrCat("IP ", ep.ip, " in network ", ep.network));

@@ -1,7 +1,8 @@
 // How the registry lives in etcd, independent of the transport:
 //   /ovx/networks/NAME, /ovx/nodes/NAME, /ovx/endpoints/NAME,
 //   /ovx/policies/NAME          one JSON record each (with "schema")
-//   /ovx/index/ip/NET/IP, /ovx/index/mac/MAC, /ovx/index/vni/VNI
+//   /ovx/index/ip/NET/IP, /ovx/index/mac/MAC, /ovx/index/vni/VNI,
+//   /ovx/index/vtep/IP, /ovx/index/iface/NODE/IFACE
 //                               value = the owning record's key; created with
 //                               create_revision == 0 in the record's txn, so
 //                               uniqueness holds under concurrent writers.
