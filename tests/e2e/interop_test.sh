@@ -48,24 +48,24 @@ mapfill ov dump endpoints | sed 's/^/  ov endpoints: /'
 mapfill ov dump vtep_vnis | sed 's/^/  ov vtep_vnis: /'
 
 heading "traffic both ways"
-capture_start ov eth0 underlay
+wire_capture_start wire
 decap_before=$(($(counter ov ingress forward-decap) + $(counter ov ingress forward-decap-peer)))
 expect_ping_ok o1 l1
 expect_ping_ok l1 o1
 expect_tcp_ok o1 l1 20
 expect_tcp_ok l1 o1 20
-capture_stop "$CAP_PID"
+wire_capture_stop
 
-heading "on the wire (ov eth0)"
-pcap_vxlan "$RUN_DIR/underlay.pcap" >"$RUN_DIR/vxlan.txt"
+heading "on the wire (what lx and ov sent)"
+pcap_vxlan "${WIRE_PCAPS[@]}" >"$RUN_DIR/vxlan.txt"
 head -n 2 "$RUN_DIR/vxlan.txt" | sed 's/^/    /'
 check "ovx -> Linux frames are VXLAN VNI 100" \
   grep -q 'flags=08 vni=100 outer=192.168.50.2>192.168.50.1 inner=10.10.0.2>10.10.0.1' "$RUN_DIR/vxlan.txt"
 check "Linux -> ovx frames are VXLAN VNI 100" \
   grep -q 'flags=08 vni=100 outer=192.168.50.1>192.168.50.2 inner=10.10.0.1>10.10.0.2' "$RUN_DIR/vxlan.txt"
-n_clear=$(pcap_count "$RUN_DIR/underlay.pcap" 'ip and (icmp or tcp) and net 10.0.0.0/8')
+n_clear=$(pcap_count 'ip and (icmp or tcp) and net 10.0.0.0/8' "${WIRE_PCAPS[@]}")
 check "nothing in the clear on the underlay ($n_clear)" test "$n_clear" -eq 0
-n_arp=$(pcap_count "$RUN_DIR/underlay.pcap" 'arp and net 10.0.0.0/8')
+n_arp=$(pcap_count 'arp and net 10.0.0.0/8' "${WIRE_PCAPS[@]}")
 check "no overlay ARP crossed the underlay ($n_arp)" test "$n_arp" -eq 0
 
 decap_after=$(($(counter ov ingress forward-decap) + $(counter ov ingress forward-decap-peer)))

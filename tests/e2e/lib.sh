@@ -532,13 +532,13 @@ expect_tcp_fail() {
 
 # ---- capture -------------------------------------------------------------------
 
-# capture_start HOST IFACE NAME [FILTER...]: tcpdump into $RUN_DIR/NAME.pcap,
-# returns once tcpdump listens. Sets CAP_PID.
+# capture_start HOST IFACE NAME [TCPDUMP ARGS/FILTER...]: tcpdump into
+# $RUN_DIR/NAME.pcap; returns once tcpdump listens. Sets CAP_PID, CAP_PCAP.
 capture_start() {
   local h=$1 iface=$2 name=$3
   shift 3
-  local pcap=$RUN_DIR/$name.pcap
-  bg "tcpdump-$name" host "$h" tcpdump -i "$iface" -nn -U -s 256 -w "$pcap" "$@"
+  CAP_PCAP=$RUN_DIR/$name.pcap
+  bg "tcpdump-$name" host "$h" tcpdump -i "$iface" -nn -U -s 256 -w "$CAP_PCAP" "$@"
   CAP_PID=$BG_PID
   wait_for 5 grep -q "listening on" "$RUN_DIR/logs/tcpdump-$name.log" ||
     die "tcpdump on $h/$iface did not start"
@@ -549,11 +549,39 @@ capture_stop() {
   bg_stop "$1" INT
 }
 
-# pcap_vxlan PCAP: one line per UDP/4789 frame, decoded from the raw bytes
+# wire_capture_start NAME: captures what every host sends on its underlay
+# eth0 (tcpdump -Q out). Together that is everything the wire carries, seen
+# before the receiver's XDP: a capture of the receiving side would show
+# packets ovx has already decapsulated. Sets WIRE_PCAPS.
+WIRE_PIDS=()
+WIRE_PCAPS=()
+wire_capture_start() {
+  local h
+  WIRE_PIDS=()
+  WIRE_PCAPS=()
+  for h in "${HOSTS[@]}"; do
+    capture_start "$h" eth0 "$1-$h" -Q out
+    WIRE_PIDS+=("$CAP_PID")
+    WIRE_PCAPS+=("$CAP_PCAP")
+  done
+}
+
+wire_capture_stop() {
+  local pid
+  sleep 0.3
+  for pid in "${WIRE_PIDS[@]}"; do
+    bg_stop "$pid" INT
+  done
+}
+
+# pcap_vxlan PCAP...: one line per UDP/4789 frame, decoded from the raw bytes
 # (Ethernet + IPv4 without options + UDP + VXLAN + inner Ethernet + IPv4):
 #   flags=08 vni=100 outer=SRC>DST inner=SRC>DST proto=N
 pcap_vxlan() {
-  tcpdump -r "$1" -nn -xx 'udp port 4789' 2>/dev/null | awk '
+  local f
+  for f in "$@"; do
+    tcpdump -r "$f" -nn -xx 'udp port 4789' 2>/dev/null
+  done | awk '
     function strtonum(h,   i, v) { # mawk has no strtonum; h is "0x..."
       v = 0
       for (i = 3; i <= length(h); i++)
@@ -583,11 +611,13 @@ pcap_vxlan() {
     END { flush() }'
 }
 
-# pcap_count PCAP FILTER...: packets matching a tcpdump filter.
+# pcap_count FILTER PCAP...: packets matching a tcpdump filter.
 pcap_count() {
-  local pcap=$1
+  local filter=$1 f
   shift
-  tcpdump -r "$pcap" -nn "$@" 2>/dev/null | wc -l
+  for f in "$@"; do
+    tcpdump -r "$f" -nn "$filter" 2>/dev/null
+  done | wc -l
 }
 
 # ---- ovx helpers ---------------------------------------------------------------
