@@ -425,10 +425,13 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
     };
   }
   if (absl::Status s = loader::CheckNodeAttached(options.bpffs); !s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no ovx maps under ", options.bpffs,
-        ": run 'ovx-loader attach --iface=... --vtep=...' first (",
-        s.message(), ")"));
+    std::string maps_pin = absl::StrCat(options.bpffs, "/", OVX_MAP_ENDPOINTS);
+    if (::access(maps_pin.c_str(), F_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "no ovx maps under ", options.bpffs,
+          ": run 'ovx-loader attach --iface=... --vtep=...' first"));
+    }
+    return s;  // half attached or another layout: the loader says what
   }
   auto writer = PinnedMapWriter::Open(options.bpffs);
   if (!writer.ok()) return writer.status();

@@ -70,6 +70,29 @@ void NormalizeFlagNames(int argc, char** argv,
   }
 }
 
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help" || arg == "-help" ||
+        arg == "--helpshort") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// gflags' own --help lists every linked-in flag; show only ours.
+void PrintHelp() {
+  std::fprintf(stdout, "%s\n\nFlags:\n", gflags::ProgramUsage());
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const auto& flag : flags) {
+    if (flag.filename != __FILE__) continue;
+    std::fprintf(stdout, "%s", gflags::DescribeOneFlag(flag).c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +112,10 @@ int main(int argc, char** argv) {
       "flowing on the last state. See docs/controller.md.");
   std::vector<std::string> args;
   NormalizeFlagNames(argc, argv, args);
+  if (WantsHelp(argc, argv)) {
+    PrintHelp();
+    return 0;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
     std::fprintf(stderr, "ovx-controller: unexpected argument '%s' (see --help)\n",
