@@ -117,36 +117,53 @@ ovxctl endpoint ls 2>&1 | sed 's/^/  /' || true
 
 # ---- demonstrate ------------------------------------------------------------
 
-# first_in NET [NOT_ON_HOST]: the first container of NET (on another host
-# than NOT_ON_HOST when there is one).
+# first_in NET: the first container of network NET.
 first_in() {
-  local net=$1 avoid=${2:-} c fallback=""
+  local c
   for c in "${CONTAINERS[@]}"; do
-    [[ ${CT_NET[$c]} == "$net" ]] || continue
-    [[ -z $fallback ]] && fallback=$c
-    [[ ${CT_HOST[$c]} != "$avoid" ]] && { echo "$c"; return; }
+    [[ ${CT_NET[$c]} == "$1" ]] && { echo "$c"; return; }
   done
-  echo "$fallback"
+  return 0
+}
+
+# peer_of SRC [NET]: a container of NET (default SRC's network) other than
+# SRC, on another host when there is one.
+peer_of() {
+  local src=$1 net=${2:-${CT_NET[$1]}} c same_host=""
+  for c in "${CONTAINERS[@]}"; do
+    [[ $c != "$src" && ${CT_NET[$c]} == "$net" ]] || continue
+    if [[ ${CT_HOST[$c]} != "${CT_HOST[$src]}" ]]; then
+      echo "$c"
+      return
+    fi
+    [[ -n $same_host ]] || same_host=$c
+  done
+  echo "$same_host"
 }
 
 heading "Within a network, across hosts: ping and a TCP transfer"
+wire_capture_start wire
 for net in blue red; do
   src=$(first_in "$net")
   [[ -n $src ]] || { log "no $net container (use --containers>=2)"; continue; }
-  dst=$(first_in "$net" "${CT_HOST[$src]}")
-  if [[ $dst == "$src" ]]; then
-    log "only one $net container: nothing to talk to"
-    continue
-  fi
+  dst=$(peer_of "$src")
+  [[ -n $dst ]] || { log "only one $net container: nothing to talk to"; continue; }
   echo "$src (${CT_HOST[$src]}) -> $dst (${CT_HOST[$dst]}), VNI ${NET_VNI[$net]}:"
   cexec "$src" ping -n -c 3 -i 0.2 -W 1 "${CT_IP[$dst]}" 2>&1 | sed 's/^/    /' || true
   expect_ping_ok "$src" "$dst"
   expect_tcp_ok "$src" "$dst" 10
 done
 
+wire_capture_stop
+echo
+echo "On the underlay meanwhile (VXLAN headers decoded from the captured bytes; count, header):"
+pcap_vxlan "${WIRE_PCAPS[@]}" | cut -d' ' -f1-4 | sort | uniq -c | sort -rn | head -n 8 | sed 's/^/  /'
+n_clear=$(pcap_count 'ip and (icmp or tcp) and net 10.0.0.0/8' "${WIRE_PCAPS[@]}")
+check "no overlay packet in the clear on the underlay ($n_clear)" test "$n_clear" -eq 0
+
 heading "Between networks: blocked by the dataplane"
 src=$(first_in blue)
-dst=$(first_in red "${CT_HOST[$src]}")
+dst=$(peer_of "$src" red)
 if [[ -n $dst ]]; then
   echo "$src (blue) -> $dst (red); $src has a static ARP entry for $dst, so"
   echo "the packets do reach ovx, which drops them (cross-network):"
