@@ -442,7 +442,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
           return s;
       }
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      if (target - filled >= 1000)
+      if (target - filled >= 100)
         report.map_rates.push_back(
             {"update", target - filled, (target - filled) / took.count()});
       filled = target;
@@ -455,7 +455,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
       report.programs.push_back(*r);
     }
   }
-  if (filled >= 1000) {
+  if (filled >= 100) {
     auto start = std::chrono::steady_clock::now();
     for (uint32_t i = 0; i < filled; ++i) {
       if (auto s = m->endpoints.Delete(maps::EndpointKey(kVni, Filler(i)));

@@ -2,7 +2,7 @@
 # bench/run.sh - the ovx benchmark suite, in one go, on this machine.
 #
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
-#                [--paths=plain,kvxlan,ovx,ovx-xdp] [--profiles=veth,nic]
+#                [--paths=plain,kvxlan,ovx,ovx-xdp[,ovx-gro]] [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation]
 #
@@ -79,8 +79,8 @@ needs_ovx=0
 for p in "${PATHS[@]}"; do
   case $p in
     plain | kvxlan) ;;
-    ovx | ovx-xdp) needs_ovx=1 ;;
-    *) die "unknown path $p (plain, kvxlan, ovx, ovx-xdp)" ;;
+    ovx | ovx-xdp | ovx-gro) needs_ovx=1 ;;
+    *) die "unknown path $p (plain, kvxlan, ovx, ovx-xdp, ovx-gro)" ;;
   esac
 done
 for prof in "${PROFILES[@]}"; do
@@ -118,6 +118,7 @@ if ((!skip_net)); then
         kvxlan) topo_kvxlan "$profile" ;;
         ovx) topo_ovx "$profile" ovx tc ;;
         ovx-xdp) topo_ovx "$profile" ovx-xdp xdp ;;
+        ovx-gro) topo_ovx "$profile" ovx-gro tc gro ;;
       esac
     done
     for p in "${PATHS[@]}"; do

@@ -31,9 +31,9 @@ bg_start() {  # bg_start NS LOGFILE CMD...: background process, pid recorded
 # Stops processes, deletes namespaces, unmounts bpffs; keeps temp dirs.
 bench_teardown() {
   local pid ns m
-  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  # Every background process runs inside one of our namespaces: kill by
+  # namespace membership, never by a pid that may have been recycled.
   for ns in "${BENCH_NETNS[@]}"; do
-    # Anything still running inside one of our namespaces was started by us.
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
   done
   for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null; done

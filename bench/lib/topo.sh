@@ -13,6 +13,7 @@
 #           ovx-test-mapfill; no vxlan device, no bridge.
 #   ovx-xdp ovx with --decap-delivery=xdp (XDP_REDIRECT into the veth; needs
 #           GRO on the container's eth0 for NAPI).
+#   ovx-gro ovx (tc delivery) with GRO on the container's eth0.
 # Underlay 192.168.77.1/.2; overlay containers get MTU underlay-50.
 
 UL1=192.168.77.1
@@ -100,9 +101,10 @@ topo_kvxlan() {
 
 topo_teardown() { bench_teardown; }
 
-# topo_ovx PROFILE PATHNAME tc|xdp
+# topo_ovx PROFILE PATHNAME tc|xdp [gro]: "gro" turns GRO on in the
+# containers' eth0 (always on for xdp delivery, which needs it).
 topo_ovx() {
-  local profile=$1 p=$2 delivery=$3
+  local profile=$1 p=$2 delivery=$3 gro=${4:-}
   topo_base "$p" "$profile" 1450
   local i h c fs local_ul peer_ul
   for i in 1 2; do
@@ -117,6 +119,13 @@ topo_ovx() {
       die "$p: ovx-loader attach vc$i on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
     ip -n "$c" addr add 10.40.0.$i/24 dev eth0
     if [[ $delivery == xdp ]]; then
+      # A veth carries CHECKSUM_PARTIAL skbs with the inner TCP checksum not
+      # yet filled in; XDP_REDIRECT turns them into xdp frames and the state
+      # is lost, so c2 drops every TCP segment (TcpInCsumErrors). A real NIC
+      # fills checksums on the wire: ask the underlay veth to do the same.
+      nsx "$h" ethtool -K ul0 tx off >/dev/null 2>&1 || die "$p: tx off on ul0"
+    fi
+    if [[ $delivery == xdp || $gro == gro ]]; then
       # XDP_REDIRECT into a veth needs NAPI on the receiving end: GRO on.
       nsx "$c" ethtool -K eth0 gro on >/dev/null 2>&1 || die "$p: gro on c$i eth0"
     fi
