@@ -99,6 +99,7 @@ struct AttachedInterface {
   std::string program;   // "xdp_underlay", "tc_underlay", "tc_endpoint"
   uint32_t prog_id = 0;
   uint32_t link_id = 0;  // tcx link id; for xdp the dispatcher program id
+                         // (0: no dispatcher, the kernel refused freplace)
   std::string mode;      // xdp only: "native" or "skb"
 };
 

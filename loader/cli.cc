@@ -1,0 +1,201 @@
+#include "loader/cli.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "loader/status_format.h"
+
+namespace ovx::loader {
+namespace {
+
+absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
+  absl::Status status;
+  if (f.endpoint) {
+    if (f.iface.empty()) return absl::InvalidArgumentError("--iface is required");
+    status = CheckCurrentPrivileges();
+    if (status.ok()) status = AttachEndpoint(f.bpffs, f.iface);
+    if (status.ok()) out << "attached tc_endpoint to " << f.iface << "\n";
+    return status;
+  }
+  auto options = UnderlayOptionsFromFlags(f);
+  if (!options.ok()) return options.status();
+  status = AttachUnderlay(*options);
+  if (status.ok()) {
+    out << "attached ovx to underlay " << f.iface << " (vtep " << f.vtep
+        << ", maps under " << f.bpffs << ")\n";
+  }
+  return status;
+}
+
+absl::Status RunDetach(const CliFlags& f, std::ostream& out) {
+  absl::Status status = CheckCurrentPrivileges();
+  if (!status.ok()) return status;
+  if (f.all) {
+    status = DetachAll(f.bpffs, DetachAllOptions{f.purge_maps});
+    if (status.ok()) {
+      out << "detached everything under " << f.bpffs
+          << (f.purge_maps ? " and removed the maps\n" : "; maps kept\n");
+    }
+    return status;
+  }
+  if (f.purge_maps) {
+    return absl::InvalidArgumentError("--purge-maps needs --all");
+  }
+  if (f.iface.empty()) {
+    return absl::InvalidArgumentError("detach needs --iface=IF or --all");
+  }
+  status = Detach(f.bpffs, f.iface);
+  if (status.ok()) out << "detached ovx from " << f.iface << "\n";
+  return status;
+}
+
+absl::Status RunStatus(const CliFlags& f, std::ostream& out) {
+  absl::Status status = CheckCurrentPrivileges();
+  if (!status.ok()) return status;
+  auto node = GetStatus(f.bpffs);
+  if (!node.ok()) return node.status();
+  if (f.json) {
+    out << StatusToJson(*node).dump(2) << "\n";
+  } else {
+    out << FormatStatusTable(*node);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunHelp(const CliFlags&, std::ostream& out) {
+  out << HelpText();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"attach", "load the programs and attach them to an interface",
+       "  ovx-loader attach --iface=IF --vtep=IP [--xdp-mode=native|skb]\n"
+       "      [--vxlan-port=4789] [--sport-range=49152-65535]\n"
+       "      [--decap-delivery=tc|xdp] [--bpffs=DIR]\n"
+       "    Underlay: XDP (through libxdp's dispatcher) and tc_underlay (tcx)\n"
+       "    on IF; maps created or reused under --bpffs. Idempotent; run it\n"
+       "    again after an upgrade to replace the programs in place.\n"
+       "  ovx-loader attach --endpoint --iface=VETH [--bpffs=DIR]\n"
+       "    Endpoint: tc_endpoint on a container's host-side interface.\n"
+       "  e.g. ovx-loader attach --iface=eth0 --vtep=192.168.50.1\n"
+       "       ovx-loader attach --endpoint --iface=veth-web1\n",
+       RunAttach},
+      {"detach", "remove what ovx attached; maps (dataplane state) stay",
+       "  ovx-loader detach --iface=IF [--bpffs=DIR]\n"
+       "  ovx-loader detach --all [--purge-maps] [--bpffs=DIR]\n"
+       "    --all detaches every interface and unpins the programs;\n"
+       "    --purge-maps also removes the maps: everything is gone.\n"
+       "  e.g. ovx-loader detach --iface=veth-web1\n",
+       RunDetach},
+      {"status", "attached interfaces, programs, maps and counters",
+       "  ovx-loader status [--json] [--bpffs=DIR]\n"
+       "  e.g. ovx-loader status --json | jq .counters\n",
+       RunStatus},
+      {"help", "this text", "  ovx-loader help\n", RunHelp},
+  };
+  return kCommands;
+}
+
+std::string HelpText() {
+  std::string out =
+      "ovx-loader: loads, attaches and inspects the ovx dataplane.\n\n"
+      "usage: ovx-loader <command> [--flags]\n\ncommands:\n";
+  for (const Command& c : Commands()) {
+    absl::StrAppendFormat(&out, "%-8s %s\n%s\n", c.name, c.summary, c.usage);
+  }
+  absl::StrAppend(
+      &out,
+      "flags:\n"
+      "  --iface=IF            interface to attach to / detach from\n"
+      "  --vtep=IP             this node's VTEP (IPv4), the outer address\n"
+      "  --xdp-mode=MODE       native (driver XDP, default) or skb (generic)\n"
+      "  --vxlan-port=PORT     outer UDP destination port (default 4789)\n"
+      "  --sport-range=MIN-MAX outer UDP source ports (default 49152-65535)\n"
+      "  --decap-delivery=HOOK tc (XDP verdict, TC redirect; default) or xdp\n"
+      "                        (XDP_REDIRECT into the veth)\n"
+      "  --endpoint            attach: the interface is a container's veth\n"
+      "  --all                 detach: everything under --bpffs\n"
+      "  --purge-maps          detach --all: remove the maps too\n"
+      "  --json                status: JSON instead of tables\n"
+      "  --bpffs=DIR           pin root (default " OVX_BPFFS_DEFAULT
+      "; bpffs is\n"
+      "                        mounted there when missing)\n"
+      "  --verbose             show libbpf and libxdp messages\n");
+  return out;
+}
+
+absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
+    absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '-');
+  uint32_t lo = 0, hi = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &lo) ||
+      !absl::SimpleAtoi(parts[1], &hi) || lo == 0 || hi > 65535 || lo > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--sport-range: '", text,
+        "' is not a port range MIN-MAX with 1 <= MIN <= MAX <= 65535"));
+  }
+  return std::make_pair(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+}
+
+absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
+  UnderlayOptions options;
+  options.bpffs = f.bpffs;
+  options.iface = f.iface;
+  options.vtep = f.vtep;
+  if (f.xdp_mode == "native") {
+    options.mode = XdpMode::kNative;
+  } else if (f.xdp_mode == "skb") {
+    options.mode = XdpMode::kSkb;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--xdp-mode: '", f.xdp_mode, "' is not native or skb"));
+  }
+  if (f.vxlan_port < 1 || f.vxlan_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--vxlan-port: ", f.vxlan_port, " is not in 1-65535"));
+  }
+  options.vxlan_port = static_cast<uint16_t>(f.vxlan_port);
+  auto range = ParsePortRange(f.sport_range);
+  if (!range.ok()) return range.status();
+  options.sport_min = range->first;
+  options.sport_max = range->second;
+  if (f.decap_delivery == "tc" || f.decap_delivery == "xdp") {
+    options.xdp_deliver = f.decap_delivery == "xdp";
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--decap-delivery: '", f.decap_delivery, "' is not tc or xdp"));
+  }
+  absl::Status status = ValidateUnderlayOptions(options);
+  if (!status.ok()) return status;
+  return options;
+}
+
+int Run(const std::vector<std::string>& args, const CliFlags& flags,
+        std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << HelpText();
+    return 2;
+  }
+  for (const Command& c : Commands()) {
+    if (c.name != args[0]) continue;
+    if (args.size() > 1) {
+      err << "ovx-loader " << c.name << ": unexpected argument '" << args[1]
+          << "' (flags are --name=value)\n";
+      return 2;
+    }
+    BridgeLibraryLogs(flags.verbose);
+    absl::Status status = c.run(flags, out);
+    if (status.ok()) return 0;
+    err << "ovx-loader " << c.name << ": " << status.message() << "\n";
+    return 1;
+  }
+  err << "ovx-loader: unknown command '" << args[0]
+      << "' (try 'ovx-loader help')\n";
+  return 2;
+}
+
+}  // namespace ovx::loader

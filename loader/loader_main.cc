@@ -1,0 +1,29 @@
+// ovx-loader: flags are bound here; everything else is in cli.cc.
+#include <iostream>
+
+#include "gflags/gflags.h"
+#include "loader/cli.h"
+
+DEFINE_string(iface, "", "interface to attach to or detach from");
+DEFINE_string(vtep, "", "this node's VTEP address (IPv4)");
+DEFINE_string(xdp_mode, "native", "XDP mode: native or skb");
+DEFINE_int32(vxlan_port, OVX_VXLAN_PORT_DEFAULT, "outer UDP destination port");
+DEFINE_string(sport_range, "49152-65535", "outer UDP source port range");
+DEFINE_string(decap_delivery, "tc", "decap delivery hook: tc or xdp");
+DEFINE_string(bpffs, OVX_BPFFS_DEFAULT, "bpffs pin root");
+DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
+DEFINE_bool(all, false, "detach: everything under --bpffs");
+DEFINE_bool(purge_maps, false, "detach --all: also remove the maps");
+DEFINE_bool(json, false, "status: print JSON");
+DEFINE_bool(verbose, false, "show libbpf and libxdp messages");
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(ovx::loader::HelpText());
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  ovx::loader::CliFlags f{FLAGS_iface,       FLAGS_vtep,       FLAGS_xdp_mode,
+                          FLAGS_vxlan_port,  FLAGS_sport_range,
+                          FLAGS_decap_delivery, FLAGS_bpffs,    FLAGS_endpoint,
+                          FLAGS_all,         FLAGS_purge_maps, FLAGS_json,
+                          FLAGS_verbose};
+  return ovx::loader::Run({argv + 1, argv + argc}, f, std::cout, std::cerr);
+}

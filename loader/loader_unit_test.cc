@@ -1,0 +1,178 @@
+// Pure tests of the loader's command line, checks and status rendering.
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "loader/cli.h"
+#include "loader/kernel.h"
+#include "loader/loader.h"
+#include "loader/status_format.h"
+
+namespace ovx::loader {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t Cap(int n) { return uint64_t{1} << n; }
+constexpr int kNetAdmin = 12, kSysAdmin = 21, kBpf = 39;
+
+TEST(CheckPrivilegesTest, NeedsNetAdminAndBpfOrSysAdmin) {
+  EXPECT_TRUE(CheckPrivileges(0x1ffffffffff).ok());
+  EXPECT_TRUE(CheckPrivileges(Cap(kNetAdmin) | Cap(kBpf)).ok());
+  EXPECT_TRUE(CheckPrivileges(Cap(kNetAdmin) | Cap(kSysAdmin)).ok());
+  absl::Status none = CheckPrivileges(0);
+  EXPECT_TRUE(absl::IsPermissionDenied(none));
+  EXPECT_THAT(none.message(), HasSubstr("must run as root"));
+  EXPECT_FALSE(CheckPrivileges(Cap(kBpf) | Cap(kSysAdmin)).ok());
+  EXPECT_FALSE(CheckPrivileges(Cap(kNetAdmin)).ok());
+}
+
+TEST(ParsePortRangeTest, AcceptsMinMaxOnly) {
+  auto range = ParsePortRange("49152-65535");
+  ASSERT_TRUE(range.ok());
+  EXPECT_EQ(range->first, 49152);
+  EXPECT_EQ(range->second, 65535);
+  EXPECT_TRUE(ParsePortRange("7-7").ok());
+  for (const char* bad : {"", "1", "0-10", "10-5", "1-65536", "a-b", "1-2-3",
+                          "-5"}) {
+    auto r = ParsePortRange(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("is not a port range"));
+  }
+}
+
+TEST(UnderlayOptionsFromFlagsTest, MapsFlags) {
+  CliFlags f;
+  f.iface = "eth0";
+  f.vtep = "192.168.50.1";
+  f.xdp_mode = "skb";
+  f.vxlan_port = 8472;
+  f.sport_range = "1000-2000";
+  f.decap_delivery = "xdp";
+  f.bpffs = "/tmp/x";
+  auto o = UnderlayOptionsFromFlags(f);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->iface, "eth0");
+  EXPECT_EQ(o->mode, XdpMode::kSkb);
+  EXPECT_EQ(o->vxlan_port, 8472);
+  EXPECT_EQ(o->sport_min, 1000);
+  EXPECT_EQ(o->sport_max, 2000);
+  EXPECT_TRUE(o->xdp_deliver);
+  EXPECT_EQ(o->bpffs, "/tmp/x");
+}
+
+TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
+  CliFlags base;
+  base.iface = "eth0";
+  base.vtep = "192.168.50.1";
+  struct Case {
+    void (*mutate)(CliFlags&);
+    const char* message;
+  } cases[] = {
+      {[](CliFlags& f) { f.vtep = "fe80::1"; },
+       "--vtep: 'fe80::1' is not an IPv4 address"},
+      {[](CliFlags& f) { f.vtep = ""; }, "--vtep: '' is not an IPv4 address"},
+      {[](CliFlags& f) { f.iface = ""; }, "--iface is required"},
+      {[](CliFlags& f) { f.xdp_mode = "hw"; },
+       "--xdp-mode: 'hw' is not native or skb"},
+      {[](CliFlags& f) { f.vxlan_port = 70000; },
+       "--vxlan-port: 70000 is not in 1-65535"},
+      {[](CliFlags& f) { f.sport_range = "9-1"; },
+       "--sport-range: '9-1' is not a port range MIN-MAX with 1 <= MIN <= "
+       "MAX <= 65535"},
+      {[](CliFlags& f) { f.decap_delivery = "bpf"; },
+       "--decap-delivery: 'bpf' is not tc or xdp"},
+  };
+  for (const Case& c : cases) {
+    CliFlags f = base;
+    c.mutate(f);
+    auto o = UnderlayOptionsFromFlags(f);
+    ASSERT_FALSE(o.ok());
+    EXPECT_TRUE(absl::IsInvalidArgument(o.status()));
+    EXPECT_EQ(o.status().message(), c.message);
+  }
+}
+
+TEST(CliTest, HelpNamesEveryCommandAndFlag) {
+  std::string help = HelpText();
+  for (const Command& c : Commands()) EXPECT_THAT(help, HasSubstr(c.name));
+  for (const char* flag :
+       {"--iface", "--vtep", "--xdp-mode", "--vxlan-port", "--sport-range",
+        "--decap-delivery", "--endpoint", "--all", "--purge-maps", "--json",
+        "--bpffs", "--verbose", "e.g. ovx-loader attach --iface=eth0"}) {
+    EXPECT_THAT(help, HasSubstr(flag));
+  }
+}
+
+TEST(CliTest, UnknownCommandAndStrayArguments) {
+  std::ostringstream out, err;
+  EXPECT_EQ(loader::Run({"frobnicate"}, CliFlags{}, out, err), 2);
+  EXPECT_EQ(err.str(),
+            "ovx-loader: unknown command 'frobnicate' (try 'ovx-loader "
+            "help')\n");
+  err.str("");
+  EXPECT_EQ(loader::Run({"status", "eth0"}, CliFlags{}, out, err), 2);
+  EXPECT_THAT(err.str(), HasSubstr("unexpected argument 'eth0'"));
+  EXPECT_EQ(loader::Run({"help"}, CliFlags{}, out, err), 0);
+  EXPECT_EQ(out.str(), HelpText());
+}
+
+TEST(CliTest, DetachNeedsATarget) {
+  std::ostringstream out, err;
+  CliFlags f;
+  f.purge_maps = true;
+  // Privileges are checked first: as non-root this says so instead.
+  int rc = loader::Run({"detach"}, f, out, err);
+  EXPECT_EQ(rc, 1);
+  EXPECT_THAT(err.str(), testing::AnyOf(HasSubstr("--purge-maps needs --all"),
+                                        HasSubstr("must run as root")));
+}
+
+TEST(PinNameTest, DotsAreEncodedReversibly) {
+  EXPECT_EQ(EncodePinName("eth0.100"), "eth0%2e100");
+  EXPECT_EQ(EncodePinName("a%b"), "a%25b");
+  for (const char* name : {"eth0", "eth0.100", "a%2eb", "x.%y."}) {
+    EXPECT_EQ(DecodePinName(EncodePinName(name)), name);
+    EXPECT_EQ(EncodePinName(name).find('.'), std::string::npos);
+  }
+}
+
+NodeStatus SampleStatus() {
+  NodeStatus s;
+  s.bpffs = "/sys/fs/bpf/ovx";
+  s.attached = true;
+  s.config = {"192.168.50.1", "eth0", 2, 4789, 49152, 65535, false};
+  s.interfaces = {{"eth0", 2, "xdp", "xdp_underlay", 41, 40, "native"},
+                  {"eth0", 2, "tcx-ingress", "tc_underlay", 42, 7, ""},
+                  {"veth-web1", 0, "tcx-ingress", "tc_endpoint", 43, 8, ""}};
+  s.maps = {{"endpoints", 11, "hash", 3, 262144},
+            {"events", 17, "ringbuf", -1, 262144}};
+  s.counters = {{"ingress", "unknown-vtep", true, 5, 500}};
+  return s;
+}
+
+TEST(StatusFormatTest, TableHasConfigRowsAndCounters) {
+  std::string table = FormatStatusTable(SampleStatus());
+  EXPECT_THAT(table, HasSubstr("underlay: eth0 (ifindex 2)  vtep: 192.168.50.1"
+                               "  vxlan port: 4789  source ports: 49152-65535"
+                               "  decap delivery: tc"));
+  EXPECT_THAT(table, HasSubstr("dispatcher 40"));
+  EXPECT_THAT(table, HasSubstr("veth-web1  gone"));
+  EXPECT_THAT(table, HasSubstr("events     17  ringbuf  -        262144"));
+  EXPECT_THAT(table, HasSubstr("ingress    unknown-vtep  drop  5        500"));
+}
+
+TEST(StatusFormatTest, JsonForScripts) {
+  nlohmann::json j = StatusToJson(SampleStatus());
+  EXPECT_EQ(j["config"]["vtep"], "192.168.50.1");
+  EXPECT_EQ(j["config"]["decap_delivery"], "tc");
+  EXPECT_EQ(j["interfaces"][0]["dispatcher_id"], 40);
+  EXPECT_EQ(j["interfaces"][1]["link_id"], 7);
+  EXPECT_EQ(j["maps"][0]["entries"], 3);
+  EXPECT_TRUE(j["maps"][1]["entries"].is_null());
+  EXPECT_EQ(j["counters"][0]["reason"], "unknown-vtep");
+  EXPECT_EQ(j["counters"][0]["drop"], true);
+}
+
+}  // namespace
+}  // namespace ovx::loader

@@ -1,0 +1,135 @@
+#include "loader/status_format.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ovx::loader {
+namespace {
+
+// Left-aligned columns, two spaces apart, header first.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&line, i == 0 ? "  " : "  ", row[i],
+                      std::string(width[i] - row[i].size(), ' '));
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+std::string Id(uint32_t id) { return id == 0 ? "-" : absl::StrCat(id); }
+
+}  // namespace
+
+std::string FormatStatusTable(const NodeStatus& s) {
+  std::string out = absl::StrCat("bpffs: ", s.bpffs, "\n");
+  if (s.attached) {
+    const NodeConfig& c = s.config;
+    absl::StrAppendFormat(
+        &out,
+        "underlay: %s (ifindex %u)  vtep: %s  vxlan port: %u  source ports: "
+        "%u-%u  decap delivery: %s\n",
+        c.underlay_iface.empty() ? "<gone>" : c.underlay_iface,
+        c.underlay_ifindex, c.vtep, c.vxlan_port, c.sport_min, c.sport_max,
+        c.xdp_deliver ? "xdp" : "tc");
+  } else {
+    absl::StrAppend(&out, "not attached (no program pinned)\n");
+  }
+
+  absl::StrAppend(&out, "\ninterfaces:\n");
+  std::vector<std::vector<std::string>> rows = {
+      {"IFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG ID", "LINK ID", "MODE"}};
+  for (const AttachedInterface& i : s.interfaces) {
+    rows.push_back({i.iface.empty() ? "<gone>" : i.iface,
+                    i.ifindex == 0 ? "gone" : absl::StrCat(i.ifindex), i.hook,
+                    i.program, Id(i.prog_id),
+                    i.hook == "xdp" && i.link_id != 0
+                        ? absl::StrCat("dispatcher ", i.link_id)
+                        : Id(i.link_id),
+                    i.mode.empty() ? "-" : i.mode});
+  }
+  absl::StrAppend(&out, Table(rows));
+
+  absl::StrAppend(&out, "\nmaps:\n");
+  rows = {{"NAME", "ID", "TYPE", "ENTRIES", "MAX"}};
+  for (const MapStatus& m : s.maps) {
+    rows.push_back({m.name, Id(m.id), m.type,
+                    m.entries < 0 ? "-" : absl::StrCat(m.entries),
+                    absl::StrCat(m.max_entries)});
+  }
+  absl::StrAppend(&out, Table(rows));
+
+  absl::StrAppend(&out, "\ncounters:\n");
+  rows = {{"DIRECTION", "REASON", "KIND", "PACKETS", "BYTES"}};
+  for (const CounterStatus& c : s.counters) {
+    rows.push_back({c.direction, c.reason, c.drop ? "drop" : "forward",
+                    absl::StrCat(c.packets), absl::StrCat(c.bytes)});
+  }
+  if (s.counters.empty()) rows.push_back({"(none)"});
+  absl::StrAppend(&out, Table(rows));
+  return out;
+}
+
+nlohmann::json StatusToJson(const NodeStatus& s) {
+  nlohmann::json j;
+  j["bpffs"] = s.bpffs;
+  j["attached"] = s.attached;
+  if (s.attached) {
+    const NodeConfig& c = s.config;
+    j["config"] = {{"vtep", c.vtep},
+                   {"underlay_iface", c.underlay_iface},
+                   {"underlay_ifindex", c.underlay_ifindex},
+                   {"vxlan_port", c.vxlan_port},
+                   {"sport_min", c.sport_min},
+                   {"sport_max", c.sport_max},
+                   {"decap_delivery", c.xdp_deliver ? "xdp" : "tc"}};
+  }
+  j["interfaces"] = nlohmann::json::array();
+  for (const AttachedInterface& i : s.interfaces) {
+    nlohmann::json row = {{"iface", i.iface},     {"ifindex", i.ifindex},
+                          {"hook", i.hook},       {"program", i.program},
+                          {"prog_id", i.prog_id}};
+    if (i.hook == "xdp") {
+      row["dispatcher_id"] = i.link_id;
+      row["mode"] = i.mode;
+    } else {
+      row["link_id"] = i.link_id;
+    }
+    j["interfaces"].push_back(row);
+  }
+  j["maps"] = nlohmann::json::array();
+  for (const MapStatus& m : s.maps) {
+    nlohmann::json row = {{"name", m.name},
+                          {"id", m.id},
+                          {"type", m.type},
+                          {"max_entries", m.max_entries}};
+    row["entries"] = m.entries < 0 ? nlohmann::json(nullptr)
+                                   : nlohmann::json(m.entries);
+    j["maps"].push_back(row);
+  }
+  j["counters"] = nlohmann::json::array();
+  for (const CounterStatus& c : s.counters) {
+    j["counters"].push_back({{"direction", c.direction},
+                             {"reason", c.reason},
+                             {"drop", c.drop},
+                             {"packets", c.packets},
+                             {"bytes", c.bytes}});
+  }
+  return j;
+}
+
+}  // namespace ovx::loader

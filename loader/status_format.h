@@ -1,0 +1,17 @@
+// Renders a NodeStatus for humans (aligned tables) or scripts (JSON).
+#ifndef OVX_LOADER_STATUS_FORMAT_H_
+#define OVX_LOADER_STATUS_FORMAT_H_
+
+#include <string>
+
+#include "loader/loader.h"
+#include "nlohmann/json.hpp"
+
+namespace ovx::loader {
+
+std::string FormatStatusTable(const NodeStatus& status);
+nlohmann::json StatusToJson(const NodeStatus& status);
+
+}  // namespace ovx::loader
+
+#endif  // OVX_LOADER_STATUS_FORMAT_H_
