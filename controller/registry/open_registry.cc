@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "controller/registry/backend.h"
+#include "controller/registry/etcd/etcd_backend.h"
 #include "controller/registry/file_backend.h"
 
 namespace ovx::controller {
@@ -24,10 +25,7 @@ absl::StatusOr<std::unique_ptr<RegistryBackend>> OpenRegistry(
         FileBackendOptions{.path = std::string(url)});
   }
   if (absl::StartsWith(url, "etcd://")) {
-    // ETCD-HOOK: the etcd engineer replaces this line with
-    // `return OpenEtcdRegistry(options);`
-    // (controller/registry/etcd/etcd_backend.h).
-    return absl::UnimplementedError("etcd registry: not built yet");
+    return OpenEtcdRegistry(options);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("registry URL \"", options.url,
