@@ -176,7 +176,20 @@ else
 fi
 
 heading "The endpoints map of host1: bpftool map dump pinned ${HOST_BPFFS[host1]}/endpoints"
-bpftool map dump pinned "${HOST_BPFFS[host1]}/endpoints" 2>&1 | head -n 80
+# The map is BTF-typed, so bpftool prints named fields; the first entry as
+# is, then every entry on one line (addresses decoded from network order).
+ep_pin=${HOST_BPFFS[host1]}/endpoints
+bpftool map dump pinned "$ep_pin" 2>&1 | awk '{ print } /^ *},{/ { exit }' | sed 's/^/  /'
+echo "  ..."
+echo "all $(bpftool -j map dump pinned "$ep_pin" | jq length) entries, decoded:"
+bpftool -j map dump pinned "$ep_pin" |
+  jq -r '.[].formatted | [.key.vni, .key.addr[0], .value.flags, .value.ifindex,
+                          .value.vtep[0]] + .value.mac | map(tostring) | join(" ")' |
+  awk 'function ip(n) { return sprintf("%d.%d.%d.%d", n % 256, int(n / 256) % 256,
+                                       int(n / 65536) % 256, int(n / 16777216) % 256) }
+       { where = ($3 % 2 == 1) ? "local ifindex=" $4 : "remote vtep=" ip($5)
+         printf "  vni=%s ip=%-10s %-24s mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
+           $1, ip($2), where, $6, $7, $8, $9, $10, $11 }' | sort
 
 heading "ovx-loader status on host1 (programs, maps, counters)"
 ovx_loader host1 status --bpffs="${HOST_BPFFS[host1]}" 2>&1 || fail "ovx-loader status failed"
