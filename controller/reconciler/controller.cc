@@ -172,11 +172,9 @@ class Controller::Impl {
       }
       if (fds[2].revents) {
         auto changed = links_.Drain();
-        if (!changed.ok()) {
-          Log(changed.status().message());
-        } else if (*changed) {
-          dirty = true;
-        }
+        if (!changed.ok()) Log(changed.status().message());
+        // On a read error, look at the interfaces anyway.
+        if (!changed.ok() || *changed) dirty = true;
       }
       now = absl::Now();
       if (retry_at.has_value() && now >= *retry_at) {
