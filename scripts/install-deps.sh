@@ -16,7 +16,7 @@ packages=(
   nlohmann-json3-dev libcurl4-openssl-dev
   # run and test
   iproute2 tcpdump iputils-ping ethtool netcat-openbsd xdp-tools procps psmisc
-  etcd-server etcd-client
+  etcd-server etcd-client openssl
   # bench
   iperf3 sockperf
 )

@@ -90,12 +90,12 @@ std::map<std::string, std::string> IndexOf(const Snapshot& s) {
 
 class EtcdBackendTest : public ::testing::Test {
  protected:
-  void StartCluster(int members) {
+  void StartCluster(int members, bool tls = false) {
     if (etcd::FindEtcdBinary().empty()) {
       if (InCi()) FAIL() << "no etcd binary: install etcd-server (scripts/install-deps.sh)";
       GTEST_SKIP() << "no etcd binary";
     }
-    auto cluster = EtcdTestCluster::Start(members);
+    auto cluster = EtcdTestCluster::Start(members, tls);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
   }
@@ -538,6 +538,45 @@ TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
   ASSERT_TRUE(cluster_->Restart(0).ok());
   ASSERT_TRUE(other->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
+}
+
+}  // namespace
+}  // namespace ovx::controller
+
+namespace ovx::controller {
+namespace {
+
+class EtcdTlsTest : public EtcdBackendTest {
+ protected:
+  void SetUp() override { StartCluster(1, /*tls=*/true); }
+};
+
+TEST_F(EtcdTlsTest, ClientCertificatesOverHttps) {
+  RegistryOptions options{.url = cluster_->Url(),
+                          .ca_file = cluster_->ca_file(),
+                          .cert_file = cluster_->cert_file(),
+                          .key_file = cluster_->key_file()};
+  auto backend = OpenRegistry(options);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  ASSERT_TRUE(AddBlueAndHost1(**backend).ok());
+  auto start = (*backend)->Load();
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ(start->networks.at("blue"), Blue());
+  auto watcher = (*backend)->Watch(start->revision);
+  ASSERT_TRUE(watcher.ok());
+  Snapshot state = *start;
+  ASSERT_TRUE((*backend)->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  EXPECT_TRUE(Converges(**watcher, **backend, state, absl::Seconds(10)));
+
+  // Without a client certificate the cluster refuses us, and says where.
+  options.cert_file.clear();
+  options.key_file.clear();
+  auto anonymous = OpenRegistry(options);
+  ASSERT_TRUE(anonymous.ok());
+  auto refused = (*anonymous)->Load();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), cluster_->Url()))
+      << refused.status();
 }
 
 }  // namespace

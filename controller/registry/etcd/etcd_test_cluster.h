@@ -21,7 +21,10 @@ std::string FindEtcdBinary();
 class EtcdTestCluster {
  public:
   // Starts `members` members as one cluster and waits until it answers.
-  static absl::StatusOr<std::unique_ptr<EtcdTestCluster>> Start(int members);
+  // With `tls`, clients must speak https with a certificate from a CA made
+  // for this cluster (openssl).
+  static absl::StatusOr<std::unique_ptr<EtcdTestCluster>> Start(int members,
+                                                               bool tls = false);
   ~EtcdTestCluster();
 
   // etcd://127.0.0.1:A,127.0.0.1:B,...
@@ -35,6 +38,11 @@ class EtcdTestCluster {
   void Kill(int member);
   // Starts a killed member again on its data dir and waits for it.
   absl::Status Restart(int member);
+
+  // TLS files for clients (empty without tls).
+  std::string ca_file() const { return tls_ ? root_ + "/ca.crt" : ""; }
+  std::string cert_file() const { return tls_ ? root_ + "/client.crt" : ""; }
+  std::string key_file() const { return tls_ ? root_ + "/client.key" : ""; }
 
   // Runs etcdctl against member 0..n (all members), returns its exit code.
   int Etcdctl(const std::string& args) const;
@@ -50,11 +58,13 @@ class EtcdTestCluster {
   EtcdTestCluster() = default;
   absl::Status Spawn(Member& m);
   absl::Status WaitReady(const Member& m);
+  absl::Status MakeCertificates();
 
   std::string binary_;
   std::string root_;  // temp dir holding data dirs and logs
   std::string initial_cluster_;
   std::string token_;
+  bool tls_ = false;
   std::vector<Member> members_;
 };
 
