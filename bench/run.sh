@@ -2,7 +2,7 @@
 # bench/run.sh - the ovx benchmark suite, in one go, on this machine.
 #
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
-#                [--paths=plain,kvxlan,ovx,ovx-xdp[,ovx-gro]] [--profiles=veth,nic]
+#                [--paths=plain,kvxlan,ovx,ovx-xdp,ovx-gro] [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation]
 #
@@ -32,7 +32,7 @@ rounds=
 duration=
 out_dir=$here/results
 build_dir=${OVX_BUILD_DIR:-$root/build}
-paths=plain,kvxlan,ovx,ovx-xdp
+paths=plain,kvxlan,ovx,ovx-xdp,ovx-gro
 profiles=veth,nic
 skip_net=0
 skip_prog=0

@@ -44,8 +44,13 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
   ( if $doc.propagation != null then
       "## ovxctl -> remote map propagation",
       "",
-      "| changes | p50 ms | p99 ms | max ms |",
-      "|---:|---:|---:|---:|",
-      "| \($doc.propagation.changes) | \($doc.propagation.p50_ms | f) | \($doc.propagation.p99_ms | f) | \($doc.propagation.max_ms | f) |",
+      "Time from starting \u0060ovxctl endpoint add|rm\u0060 until the remote node's pinned endpoints map has the change (its ovx-controller watching a file registry). The last row is when ovxctl itself exited.",
+      "",
+      "| what | changes | p50 ms | p99 ms | max ms |",
+      "|---|---:|---:|---:|---:|",
+      ( ["all", $doc.propagation], ["adds", $doc.propagation.add],
+        ["removes", $doc.propagation.remove], ["ovxctl exit", $doc.propagation.ovxctl_exit]
+        | select(.[1] != null)
+        | "| \(.[0]) | \(.[1].changes) | \(.[1].p50_ms | f) | \(.[1].p99_ms | f) | \(.[1].max_ms | f) |"),
       ""
     else empty end )

@@ -14,11 +14,18 @@ propagation_run() {
   ip -n "$ns" link set ul0 up
   ip -n "$ns" link set ul0p up
   ip -n "$ns" addr add 192.168.77.2/24 dev ul0
+  # A local endpoint of the network on n2: a node only holds the remote
+  # endpoints of networks it has endpoints in.
+  ip -n "$ns" link add ep0 type veth peer name ep0p || die "propagation: veth ep0"
+  ip -n "$ns" link set ep0 up
+  ip -n "$ns" link set ep0p up
   bpffs_mount "$fs"
   {
     "$ovxctl" --registry="$reg" network create bench --vni=100 --subnet=10.50.0.0/16 &&
       "$ovxctl" --registry="$reg" node add n1 --vtep=192.168.77.1 &&
       "$ovxctl" --registry="$reg" node add n2 --vtep=192.168.77.2 &&
+      "$ovxctl" --registry="$reg" endpoint add local0 --network=bench --node=n2 \
+        --iface=ep0 --ip=10.50.255.1 --mac=02:0e:ff:00:00:01 &&
       nsx "$ns" "$loader" attach --iface=ul0 --vtep=192.168.77.2 --bpffs="$fs"
   } >"$logf" 2>&1 || die "propagation setup: $(tail -3 "$logf")"
   bg_start "$ns" "$BENCH_TMP/prop-controller.log" "$controller" --node=n2 \

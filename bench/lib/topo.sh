@@ -13,7 +13,8 @@
 #           ovx-test-mapfill; no vxlan device, no bridge.
 #   ovx-xdp ovx with --decap-delivery=xdp (XDP_REDIRECT into the veth; needs
 #           GRO on the container's eth0 for NAPI).
-#   ovx-gro ovx (tc delivery) with GRO on the container's eth0.
+#   ovx-gro ovx (tc delivery) with GRO on the underlay and the container's
+#           eth0.
 # Underlay 192.168.77.1/.2; overlay containers get MTU underlay-50.
 
 UL1=192.168.77.1
@@ -102,7 +103,8 @@ topo_kvxlan() {
 topo_teardown() { bench_teardown; }
 
 # topo_ovx PROFILE PATHNAME tc|xdp [gro]: "gro" turns GRO on in the
-# containers' eth0 (always on for xdp delivery, which needs it).
+# containers' eth0 (always on for xdp delivery, which needs it) and on the
+# underlay (which the nic profile otherwise keeps off).
 topo_ovx() {
   local profile=$1 p=$2 delivery=$3 gro=${4:-}
   topo_base "$p" "$profile" 1450
@@ -128,6 +130,11 @@ topo_ovx() {
     if [[ $delivery == xdp || $gro == gro ]]; then
       # XDP_REDIRECT into a veth needs NAPI on the receiving end: GRO on.
       nsx "$c" ethtool -K eth0 gro on >/dev/null 2>&1 || die "$p: gro on c$i eth0"
+    fi
+    if [[ $gro == gro ]]; then
+      # With tc delivery the inner packets leave XDP already decapsulated;
+      # GRO on the underlay can merge them before the tc half runs.
+      nsx "$h" ethtool -K ul0 gro on >/dev/null 2>&1 || die "$p: gro on ul0"
     fi
   done
   ovx_fill "$p"
