@@ -97,6 +97,18 @@ void RunCase(const Case& c, Hook hook, LoadFn load) {
   }
   EXPECT_EQ(CheckOnlyCounter(*before, *after, c.dir, c.reason, c.in.size()),
             "");
+
+  // A drop, and only a drop, is reported on the events ring.
+  auto events = DrainDropEvents(loaded->fds.events);
+  ASSERT_TRUE(events.ok()) << events.status();
+  if (c.reason >= OVX_FIRST_DROP) {
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].reason, c.reason);
+    EXPECT_EQ((*events)[0].dir, c.dir);
+    EXPECT_NE((*events)[0].timestamp_ns, 0u);
+  } else {
+    EXPECT_EQ(events->size(), 0u);
+  }
 }
 
 }  // namespace ovx::testing

@@ -51,7 +51,8 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of) {
   auto& m = l.skel->maps;
   l.fds = MapFds{bpf_map__fd(m.endpoints), bpf_map__fd(m.interfaces),
                  bpf_map__fd(m.vteps),     bpf_map__fd(m.vtep_vnis),
-                 bpf_map__fd(m.networks),  bpf_map__fd(m.counters)};
+                 bpf_map__fd(m.networks),  bpf_map__fd(m.counters),
+                 bpf_map__fd(m.events)};
   l.prog_fd = bpf_program__fd(prog_of(l.skel.get()));
   return l;
 }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,13 +96,18 @@ class ContainerNetns {
       close(ready[0]);
       char ok = unshare(CLONE_NEWNET) == 0 ? 1 : 0;
       (void)!write(ready[1], &ok, 1);
-      pause();
+      if (ok) pause();
       _exit(0);
     }
     close(ready[1]);
     char ok = 0;
-    if (pid_ < 0 || read(ready[0], &ok, 1) != 1 || !ok) pid_ = -1;
+    bool ready_ok = pid_ > 0 && read(ready[0], &ok, 1) == 1 && ok;
     close(ready[0]);
+    if (pid_ > 0 && !ready_ok) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
   }
   ~ContainerNetns() {
     if (pid_ > 0) {
@@ -146,16 +152,17 @@ class LiveDecapTest : public ::testing::Test {
  protected:
   void SetUp() override {
     OVX_REQUIRE_ROOT();
-    ASSERT_GT(container_.pid(), 0) << "cannot create the container netns";
+    container_ = std::make_unique<ContainerNetns>();
+    ASSERT_GT(container_->pid(), 0) << "cannot create the container netns";
     // wire0 -> wire1 is the underlay; hL/cL is endpoint L's veth.
     for (const std::string& c : {
              std::string("ip link add wire0 type veth peer name wire1"),
              std::string("ip link set wire0 up"),
              std::string("ip link set wire1 up"),
              std::string("ip link add hL type veth peer name cL"),
-             absl::StrCat("ip link set cL netns ", container_.pid()),
+             absl::StrCat("ip link set cL netns ", container_->pid()),
              std::string("ip link set hL up"),
-             absl::StrCat("nsenter -t ", container_.pid(),
+             absl::StrCat("nsenter -t ", container_->pid(),
                           " -n ip link set cL up"),
          }) {
       ASSERT_TRUE(Sh(c).ok()) << Sh(c);
@@ -218,7 +225,7 @@ class LiveDecapTest : public ::testing::Test {
                         static_cast<bpf_attach_type>(BPF_TCX_INGRESS), nullptr));
     ASSERT_TRUE(link.valid()) << "tcx attach: " << std::strerror(errno);
 
-    auto rx_before = RxPackets(container_.pid(), "cL");
+    auto rx_before = RxPackets(container_->pid(), "cL");
     ASSERT_TRUE(rx_before.ok()) << rx_before.status();
     auto xdp_before = ReadCounters(xdp->fds.counters);
     auto tc_before = ReadCounters(tc->fds.counters);
@@ -259,13 +266,13 @@ class LiveDecapTest : public ::testing::Test {
     EXPECT_EQ(CheckOnlyCounter(*tc_before, tc_after, OVX_DIR_INGRESS,
                                want_tc_reason, frame.size() - 50),
               "");
-    auto rx_after = RxPackets(container_.pid(), "cL");
+    auto rx_after = RxPackets(container_->pid(), "cL");
     ASSERT_TRUE(rx_after.ok()) << rx_after.status();
     EXPECT_EQ(*rx_after - *rx_before,
               want_tc_reason == OVX_FWD_DECAP_PEER ? 1u : 0u);
   }
 
-  ContainerNetns container_;
+  std::unique_ptr<ContainerNetns> container_;
   uint32_t wire0_ = 0, wire1_ = 0, host_l_ = 0;
 };
 

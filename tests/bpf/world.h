@@ -77,6 +77,7 @@ struct MapFds {
   int vtep_vnis = -1;
   int networks = -1;
   int counters = -1;
+  int events = -1;
 };
 
 // Creates the devices, addresses, routes and neighbours in the current

@@ -143,6 +143,24 @@ std::string CheckOnlyCounter(const Counters& before, const Counters& after,
   return problems;
 }
 
+absl::StatusOr<std::vector<ovx_drop_event>> DrainDropEvents(int events_fd) {
+  std::vector<ovx_drop_event> events;
+  auto on_event = [](void* ctx, void* data, size_t size) -> int {
+    auto* out = static_cast<std::vector<ovx_drop_event>*>(ctx);
+    ovx_drop_event ev;
+    std::memset(&ev, 0, sizeof(ev));
+    std::memcpy(&ev, data, std::min(size, sizeof(ev)));
+    out->push_back(ev);
+    return 0;
+  };
+  ring_buffer* rb = ring_buffer__new(events_fd, on_event, &events, nullptr);
+  if (!rb) return Errno("ring_buffer__new", errno);
+  int n = ring_buffer__consume(rb);
+  ring_buffer__free(rb);
+  if (n < 0) return Errno("ring_buffer__consume", -n);
+  return events;
+}
+
 absl::Status ClearMap(int map_fd) {
   std::vector<uint8_t> key(64), next(64);
   bpf_map_info info;

@@ -54,6 +54,9 @@ absl::StatusOr<Counters> ReadCounters(int counters_fd);
 std::string CheckOnlyCounter(const Counters& before, const Counters& after,
                              uint32_t dir, uint32_t reason, uint64_t bytes);
 
+// Every ovx_drop_event waiting in an events ring buffer, consumed.
+absl::StatusOr<std::vector<ovx_drop_event>> DrainDropEvents(int events_fd);
+
 // Deletes every key of a hash map.
 absl::Status ClearMap(int map_fd);
 
