@@ -1,5 +1,7 @@
 // ovx-loader: flags are bound here; everything else is in cli.cc.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "gflags/gflags.h"
 #include "loader/cli.h"
@@ -16,14 +18,16 @@ DEFINE_bool(all, false, "detach: everything under --bpffs");
 DEFINE_bool(purge_maps, false, "detach --all: also remove the maps");
 DEFINE_bool(json, false, "status: print JSON");
 DEFINE_bool(verbose, false, "show libbpf and libxdp messages");
+DECLARE_bool(help);  // gflags' own; --help prints our text, not its list
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(ovx::loader::HelpText());
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, /*remove_flags=*/true);
   ovx::loader::CliFlags f{FLAGS_iface,       FLAGS_vtep,       FLAGS_xdp_mode,
                           FLAGS_vxlan_port,  FLAGS_sport_range,
                           FLAGS_decap_delivery, FLAGS_bpffs,    FLAGS_endpoint,
                           FLAGS_all,         FLAGS_purge_maps, FLAGS_json,
                           FLAGS_verbose};
-  return ovx::loader::Run({argv + 1, argv + argc}, f, std::cout, std::cerr);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (FLAGS_help) args = {"help"};
+  return ovx::loader::Run(args, f, std::cout, std::cerr);
 }
