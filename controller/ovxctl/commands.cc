@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controller/registry/migrate.h"
 #include "controller/registry/record_json.h"
 #include "controller/registry/validate.h"
 #include "nlohmann/json.hpp"
@@ -250,6 +251,33 @@ absl::StatusOr<std::string> EndpointRm(RegistryBackend& r, const Args& a) {
   return Removed(a, "endpoint");
 }
 
+absl::StatusOr<std::string> Migrate(RegistryBackend& from, const Args& a) {
+  const std::string* to_url = a.Flag("to");
+  if (to_url == nullptr || to_url->empty()) {
+    return absl::InvalidArgumentError(
+        "migrate: --to=URL is required (e.g. --to=etcd://127.0.0.1:2379)");
+  }
+  RegistryOptions options = a.invocation.registry;
+  options.url = *to_url;
+  absl::StatusOr<std::unique_ptr<RegistryBackend>> to = OpenRegistry(options);
+  if (!to.ok()) return to.status();
+  if (absl::Status s = MigrateRegistry(from, **to); !s.ok()) return s;
+  absl::StatusOr<Snapshot> copied = (*to)->Load();
+  if (!copied.ok()) return copied.status();
+  json out = {{"from", from.Describe()},
+              {"to", (*to)->Describe()},
+              {"networks", copied->networks.size()},
+              {"nodes", copied->nodes.size()},
+              {"endpoints", copied->endpoints.size()},
+              {"policies", copied->policies.size()}};
+  if (a.invocation.json) return Dump(out);
+  return absl::StrCat("migrated ", copied->networks.size(), " networks, ",
+                      copied->nodes.size(), " nodes, ",
+                      copied->endpoints.size(), " endpoints, ",
+                      copied->policies.size(), " policies from ",
+                      from.Describe(), " to ", (*to)->Describe(), "\n");
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"network create",
@@ -294,6 +322,14 @@ const std::vector<Command>& Commands() {
        {"network", "node"},
        EndpointLs},
       {"endpoint rm", "NAME", "remove an endpoint", true, {}, EndpointRm},
+      {"migrate",
+       "--to=URL",
+       "copy every record of --registry into --to (e.g. file: -> etcd://); "
+       "the target must be empty or hold the same records, so an "
+       "interrupted run can be repeated",
+       false,
+       {"to"},
+       Migrate},
   };
   return kCommands;
 }
@@ -308,8 +344,8 @@ std::string CommandList() {
 
 const std::vector<std::string>& CommandFlagNames() {
   static const std::vector<std::string> kNames = {
-      "vni",     "subnet", "gateway", "mtu", "policy", "vtep",
-      "network", "node",   "iface",   "ip",  "mac",    "labels"};
+      "vni",  "subnet", "gateway", "mtu", "policy", "vtep", "network",
+      "node", "iface",  "ip",      "mac", "labels", "to"};
   return kNames;
 }
 
@@ -318,11 +354,17 @@ absl::StatusOr<std::string> RunCommand(RegistryBackend& registry,
   if (inv.words.empty()) {
     return absl::InvalidArgumentError("no command given (try: ovxctl --help)");
   }
-  const std::string path = absl::StrJoin(
-      inv.words.begin(),
-      inv.words.begin() + std::min<size_t>(2, inv.words.size()), " ");
+  // A command is one word ("migrate") or two ("network create").
+  std::string path = inv.words[0];
   auto it = std::find_if(Commands().begin(), Commands().end(),
                          [&](const Command& c) { return c.path == path; });
+  size_t path_words = 1;
+  if (it == Commands().end() && inv.words.size() > 1) {
+    path = absl::StrCat(inv.words[0], " ", inv.words[1]);
+    path_words = 2;
+    it = std::find_if(Commands().begin(), Commands().end(),
+                      [&](const Command& c) { return c.path == path; });
+  }
   if (it == Commands().end()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown command \"", path, "\" (commands: ", CommandList(), ")"));
@@ -330,7 +372,7 @@ absl::StatusOr<std::string> RunCommand(RegistryBackend& registry,
   const Command& cmd = *it;
   const std::string usage = absl::StrCat("usage: ovxctl ", cmd.path,
                                          cmd.usage[0] ? " " : "", cmd.usage);
-  const size_t operands = inv.words.size() - 2;
+  const size_t operands = inv.words.size() - path_words;
   if (operands != (cmd.takes_name ? 1u : 0u)) {
     return absl::InvalidArgumentError(absl::StrCat(
         cmd.path, ": ", cmd.takes_name ? "takes one NAME" : "takes no NAME",
@@ -343,7 +385,8 @@ absl::StatusOr<std::string> RunCommand(RegistryBackend& registry,
           cmd.path, ": --", flag, " does not apply (", usage, ")"));
     }
   }
-  Args args{.invocation = inv, .name = cmd.takes_name ? inv.words[2] : ""};
+  Args args{.invocation = inv,
+            .name = cmd.takes_name ? inv.words[path_words] : ""};
   return cmd.run(registry, args);
 }
 
@@ -363,6 +406,8 @@ std::string Usage() {
       kDefaultRegistryUrl,
       ")\n"
       "  --json          print JSON instead of a table (for scripts)\n"
+      "  --etcd_ca=FILE --etcd_cert=FILE --etcd_key=FILE\n"
+      "                  TLS files for etcd:// registries\n"
       "\nexamples:\n"
       "  ovxctl network create blue --vni=100 --subnet=10.10.0.0/24\n"
       "  ovxctl node add host1 --vtep=192.168.50.1\n"
@@ -370,6 +415,8 @@ std::string Usage() {
       "--iface=veth-web1 --labels=app=web\n"
       "  ovxctl endpoint ls --network=blue --json\n"
       "  ovxctl endpoint rm web1\n"
+      "  ovxctl migrate --registry=file:/var/lib/ovx/registry.json "
+      "--to=etcd://10.0.0.1:2379\n"
       "\nOn any error ovxctl prints one line, exits 1 and changes nothing.\n");
   return out;
 }

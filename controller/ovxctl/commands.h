@@ -16,6 +16,9 @@ struct Invocation {
   std::vector<std::string> words;            // "endpoint", "add", "web1"
   std::map<std::string, std::string> flags;  // flags given: "ip" -> "10.1.0.5"
   bool json = false;                         // machine-readable output
+  // How the registry was opened (URL, TLS files): `migrate` opens its
+  // target with the same TLS files.
+  RegistryOptions registry;
 };
 
 // Names of the per-command flags (ovxctl_main.cc defines one string flag

@@ -230,7 +230,7 @@ TEST_F(OvxctlTest, BadInputFailsWithOneLineAndChangesNothing) {
       {{"network", "frob"},
        "unknown command \"network frob\" (commands: network create, network "
        "ls, network rm, node add, node ls, node rm, endpoint add, endpoint "
-       "ls, endpoint rm)"},
+       "ls, endpoint rm, migrate)"},
       {{}, "no command given (try: ovxctl --help)"},
       {{"node", "add", "host2", "--vtep=300.1.1.1"},
        "node host2: --vtep=300.1.1.1 is not an IPv4 address"},
@@ -288,6 +288,30 @@ TEST_F(OvxctlTest, BadInputFailsWithOneLineAndChangesNothing) {
   EXPECT_NE(r.code, 0);
   EXPECT_THAT(r.err, HasSubstr("bogus"));
   EXPECT_EQ(File(), before);
+}
+
+TEST_F(OvxctlTest, MigrateCopiesIntoAnotherRegistry) {
+  Populate();
+  const std::string to = "file:" + dir_ + "/other/registry.json";
+  nlohmann::json out =
+      nlohmann::json::parse(Ok({"migrate", "--to=" + to, "--json"}));
+  EXPECT_EQ(out["endpoints"], 1);
+  EXPECT_EQ(out["to"], to);
+  // The copy has the same records; running again is harmless.
+  Result ls = Run({"--registry=" + to, "endpoint", "ls", "--json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  EXPECT_EQ(ls.out, Ok({"endpoint", "ls", "--json"}));
+  EXPECT_THAT(Ok({"migrate", "--to=" + to}), StartsWith("migrated 1 networks"));
+  // A target holding something else is refused.
+  Result r = Run({"--registry=" + to, "node", "add", "x", "--vtep=10.9.9.9"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Ok({"node", "add", "x", "--vtep=10.9.9.8"});
+  r = Run({"migrate", "--to=" + to});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(Run({"migrate"}).err,
+            "ovxctl: migrate: --to=URL is required (e.g. "
+            "--to=etcd://127.0.0.1:2379)\n");
 }
 
 TEST_F(OvxctlTest, CorruptRegistryIsReportedAndKept) {

@@ -21,6 +21,10 @@ DEFINE_string(iface, "", "endpoint add: host-side interface");
 DEFINE_string(ip, "", "endpoint add: IPv4 (allocated when omitted)");
 DEFINE_string(mac, "", "endpoint add: MAC (allocated when omitted)");
 DEFINE_string(labels, "", "endpoint add: k=v,k=v");
+DEFINE_string(to, "", "migrate: registry URL to copy into");
+DEFINE_string(etcd_ca, "", "etcd TLS: CA certificate file");
+DEFINE_string(etcd_cert, "", "etcd TLS: client certificate file");
+DEFINE_string(etcd_key, "", "etcd TLS: client key file");
 DECLARE_bool(help);
 
 namespace ovx::controller {
@@ -40,11 +44,14 @@ int Main(int argc, char** argv) {
     if (!info.is_default) inv.flags[name] = info.current_value;
   }
   const char* env = std::getenv("OVX_REGISTRY");
-  RegistryOptions options{.url = !FLAGS_registry.empty() ? FLAGS_registry
-                                 : env && *env           ? env
-                                                         : kDefaultRegistryUrl};
+  inv.registry = {.url = !FLAGS_registry.empty() ? FLAGS_registry
+                         : env && *env           ? env
+                                                 : kDefaultRegistryUrl,
+                  .ca_file = FLAGS_etcd_ca,
+                  .cert_file = FLAGS_etcd_cert,
+                  .key_file = FLAGS_etcd_key};
   absl::StatusOr<std::unique_ptr<RegistryBackend>> registry =
-      OpenRegistry(options);
+      OpenRegistry(inv.registry);
   absl::StatusOr<std::string> out =
       registry.ok() ? RunCommand(**registry, inv) : registry.status();
   if (!out.ok()) {
