@@ -39,7 +39,7 @@ absl::Status WithContext(const absl::Status& status, absl::string_view what) {
 absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
   absl::StatusOr<etcd::RangeResult> range = client.RangePrefix(etcd::kRootPrefix);
   if (!range.ok()) {
-    return WithContext(range.status(), absl::StrCat("read registry ", client.Describe()));
+    return WithContext(range.status(), "read registry");
   }
   std::vector<std::string> problems;
   Snapshot snap = etcd::DecodeSnapshot(*range, &problems);
@@ -162,6 +162,7 @@ class EtcdWatcher : public Watcher {
       return false;
     }
     if (result.value("created", false)) {
+      created_ = true;
       SetAvailable(absl::OkStatus());
       return true;
     }
@@ -191,7 +192,6 @@ class EtcdWatcher : public Watcher {
           continue;
         }
         relist = false;
-        backoff = absl::Milliseconds(100);
       }
       const std::string prefix = etcd::kRootPrefix;
       json request = {{"create_request",
@@ -199,6 +199,7 @@ class EtcdWatcher : public Watcher {
                         {"range_end", etcd::Base64(etcd::PrefixEnd(prefix))},
                         {"start_revision", std::to_string(next_revision_)}}}};
       int64_t compacted = 0;
+      created_ = false;
       absl::Status status = client_->Stream(
           "/v3/watch", request,
           [&](const json& message) { return OnMessage(message, &compacted); }, stop_);
@@ -211,11 +212,20 @@ class EtcdWatcher : public Watcher {
         std::cerr << "ovx registry: " << status.message() << ", relisting\n";
       }
       relist = true;
+      // A stream refused outright (not a break after running) must not
+      // turn into a tight relist loop.
+      if (created_) {
+        backoff = absl::Milliseconds(100);
+      } else if (compacted == 0) {
+        Pause(backoff);
+        backoff = std::min(backoff * 2, absl::Seconds(2));
+      }
     }
   }
 
   std::shared_ptr<EtcdClient> client_;
   int64_t next_revision_;  // reader thread only
+  bool created_ = false;   // reader thread only: the current stream started
   std::atomic<bool> stop_{false};
   absl::Mutex mu_;
   std::deque<WatchEvent> queue_ ABSL_GUARDED_BY(mu_);
@@ -242,8 +252,7 @@ class EtcdBackend : public RegistryBackend {
       if (!txn->has_value()) return absl::OkStatus();  // nothing to write
       absl::StatusOr<etcd::TxnResult> result = client_->Txn(**txn);
       if (!result.ok()) {
-        return WithContext(result.status(),
-                           absl::StrCat("write registry ", client_->Describe()));
+        return WithContext(result.status(), "write registry");
       }
       if (result->succeeded) return absl::OkStatus();
       // Someone else wrote what we read: read again and redo the change.

@@ -56,6 +56,9 @@ CurlHandle NewHandle(const EtcdClientOptions& options, const std::string& url,
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  // etcd is reached directly; an http_proxy meant for the outside must not
+  // capture the registry.
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
   // A dead peer behind a silent network must not hang a watch forever.
@@ -88,8 +91,9 @@ absl::Status GatewayError(long http_code, const std::string& body,
     return absl::Status(FromGrpcCode(code),
                         absl::StrCat(where, ": ", j.value("message", "")));
   }
-  return absl::UnknownError(
-      absl::StrCat(where, ": HTTP ", http_code, ": ", absl::StripAsciiWhitespace(body)));
+  return absl::UnknownError(absl::StrCat(where, ": HTTP ", http_code,
+                                         " (not an etcd v3 member?) ",
+                                         absl::StripAsciiWhitespace(body.substr(0, 200))));
 }
 
 }  // namespace
@@ -221,7 +225,7 @@ absl::StatusOr<nlohmann::json> EtcdClient::Call(absl::string_view path,
     current_.store(index);
     return j;
   }
-  return absl::UnavailableError(absl::StrCat(Describe(), ": no etcd member reachable (",
+  return absl::UnavailableError(absl::StrCat("no member of ", Describe(), " reachable (",
                                              absl::StrJoin(failures, "; "), ")"));
 }
 
@@ -352,7 +356,7 @@ absl::Status EtcdClient::Stream(
                                                    : CurlError(rc, error_buffer)));
   }
   if (stop.load()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(Describe(), ": no etcd member reachable (",
+  return absl::UnavailableError(absl::StrCat("no member of ", Describe(), " reachable (",
                                              absl::StrJoin(failures, "; "), ")"));
 }
 
