@@ -303,6 +303,32 @@ int StreamProgress(void* opaque, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
   return state->stop->load() ? 1 : 0;
 }
 
+struct MultiDeleter {
+  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+
+// curl_easy_perform, but through a multi handle polled every 100 ms so that
+// `stop` ends an idle stream at once (the progress callback alone only runs
+// about once a second).
+CURLcode PerformUntilStopped(CURL* h, const std::atomic<bool>& stop) {
+  std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
+  if (multi == nullptr || curl_multi_add_handle(multi.get(), h) != CURLM_OK) {
+    return CURLE_OUT_OF_MEMORY;
+  }
+  int running = 1;
+  while (running > 0 && !stop.load()) {
+    if (curl_multi_perform(multi.get(), &running) != CURLM_OK) break;
+    if (running > 0) curl_multi_poll(multi.get(), nullptr, 0, 100, nullptr);
+  }
+  CURLcode rc = stop.load() ? CURLE_ABORTED_BY_CALLBACK : CURLE_RECV_ERROR;
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) rc = msg->data.result;
+  }
+  curl_multi_remove_handle(multi.get(), h);
+  return rc;
+}
+
 }  // namespace
 
 absl::Status EtcdClient::Stream(
@@ -331,7 +357,7 @@ absl::Status EtcdClient::Stream(
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, StreamProgress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &state);
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = PerformUntilStopped(h, stop);
     if (state.finished || stop.load()) return absl::OkStatus();
     if (!state.bad_line.empty()) {
       return absl::DataLossError(
