@@ -135,6 +135,9 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 		return -OVX_DROP_NOT_LOCAL;
 	ifindex = dst->ifindex;
 	t->ifindex = ifindex;
+	/* A foreign VTEP may not know the MAC; the container's stack only
+	 * takes its own (XDP_REDIRECT path re-runs eth_type_trans). */
+	mac_copy(ieth->h_dest, dst->mac);
 	t->dport = bpf_htons(l4_dport(&c, iip->protocol));
 
 	ret = policy_check(src->identity, dst->identity, iip->protocol,

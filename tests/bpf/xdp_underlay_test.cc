@@ -78,6 +78,13 @@ std::vector<Case> Cases() {
        .dir = OVX_DIR_INGRESS,
        .reason = OVX_FWD_DECAP,
        .config = [](ovx_config& c) { c.vxlan_port = 8472; }},
+      {.name = "DecapRewritesInnerDstMac",
+       .in = Vx(kVtep2, kVniBlue, kMacC, kIpC, kMacEvil, kIpA),
+       .retval = XDP_PASS,
+       .out = InnerCtoA(),
+       .meta_iface = Iface::kHostA,
+       .dir = OVX_DIR_INGRESS,
+       .reason = OVX_FWD_DECAP},
       // Reserved flag bits besides I are ignored (RFC 7348).
       {.name = "DecapIgnoresReservedFlags",
        .in = Vx(kVtep2, kVniBlue, kMacC, kIpC, kMacA, kIpA, 4789,
