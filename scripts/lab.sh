@@ -166,11 +166,16 @@ src=$(first_in blue)
 dst=$(peer_of "$src" red)
 if [[ -n $dst ]]; then
   echo "$src (blue) -> $dst (red); $src has a static ARP entry for $dst, so"
-  echo "the packets do reach ovx, which drops them (cross-network):"
+  echo "the packets do reach ovx on ${CT_HOST[$src]}, which looks the destination up in"
+  echo "the sender's network only, finds nothing and drops (counter no-endpoint):"
+  drops_before=$(counter "${CT_HOST[$src]}" egress no-endpoint)
   cexec "$src" ping -n -c 2 -i 0.2 -W 1 "${CT_IP[$dst]}" 2>&1 | sed 's/^/    /' || true
   expect_ping_fail "$src" "$dst"
   expect_ping_fail "$dst" "$src"
   expect_tcp_fail "$src" "$dst"
+  drops_after=$(counter "${CT_HOST[$src]}" egress no-endpoint)
+  check "${CT_HOST[$src]} egress no-endpoint drops: $drops_before -> $drops_after (>= 5 more)" \
+    test $((drops_after - drops_before)) -ge 5
 else
   log "no red container (use --containers>=2): nothing to block"
 fi

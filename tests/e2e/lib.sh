@@ -129,7 +129,7 @@ e2e_build_dir() {
 e2e_init() {
   local rand
   rand=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ')
-  E2E_PREFIX=${E2E_PREFIX:-ovx$$$rand}
+  E2E_PREFIX=${E2E_PREFIX:-ovxe2e-$$$rand}
   if [[ -n ${1:-} ]]; then
     RUN_DIR=$1
     mkdir -p "$RUN_DIR"
