@@ -6,23 +6,26 @@
  * container's network only (isolation), then delivers into a local peer or
  * encapsulates towards the remote VTEP.
  */
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 
-#include "lib/config.h"
-#include "lib/maps.h"
-#include "lib/counters.h"
-#include "lib/parse.h"
 #include "lib/arp.h"
+#include "lib/config.h"
+#include "lib/counters.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
 #include "lib/policy.h"
 #include "lib/vxlan.h"
 
 /* Enough linear data for Ethernet + an ARP body or an IPv4 header. */
-#define OVX_EGRESS_PULL_LEN (sizeof(struct ethhdr) + sizeof(struct arp_eth_ipv4))
+#define OVX_EGRESS_PULL_LEN                                                    \
+	(sizeof(struct ethhdr) + sizeof(struct arp_eth_ipv4))
 
 /* Returns the forward reason (> 0) or -OVX_DROP_*. */
 static __always_inline int endpoint_egress(struct __sk_buff *skb,

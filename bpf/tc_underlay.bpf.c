@@ -7,14 +7,16 @@
  * without our metadata are none of our business: TC_ACT_UNSPEC (tcx
  * "next"), not counted, since XDP already counted them as passed.
  */
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
+#include <bpf/bpf_helpers.h>
 #include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
-#include <bpf/bpf_helpers.h>
 
 #include "lib/config.h"
-#include "lib/maps.h"
 #include "lib/counters.h"
+#include "lib/maps.h"
 
 /* Returns the forward reason (> 0), 0 for "not ours", or -OVX_DROP_*. */
 static __always_inline int underlay_deliver(struct __sk_buff *skb,

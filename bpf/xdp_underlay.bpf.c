@@ -7,23 +7,26 @@
  * delivered: by default handed to tc_underlay through the metadata area
  * (XDP_PASS), or with OVX_CFG_F_XDP_DELIVER redirected into the veth.
  */
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 #include <xdp/xdp_helpers.h>
 
 #include "lib/config.h"
-#include "lib/maps.h"
 #include "lib/counters.h"
+#include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
 #include "lib/vxlan.h"
 
-/* Runs after the ingress checks of a libxdp dispatcher, chains on PASS. */
+/* In a libxdp dispatcher: early (lower priority runs first), and the next
+ * program still sees everything we pass (non-overlay traffic). */
 struct {
 	__uint(priority, 10);
 	__uint(XDP_PASS, 1);

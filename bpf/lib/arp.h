@@ -7,9 +7,12 @@
 #ifndef OVX_BPF_ARP_H_
 #define OVX_BPF_ARP_H_
 
-#include <linux/if_ether.h>
+/* First: the bpf/ headers below need its types. */
+#include <linux/bpf.h>
+
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/if_ether.h>
 
 #include "lib/maps.h"
 #include "lib/parse.h"

@@ -7,7 +7,9 @@
 #ifndef OVX_BPF_MAPS_H_
 #define OVX_BPF_MAPS_H_
 
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 #include "ovx_abi.h"

@@ -7,13 +7,15 @@
 #ifndef OVX_BPF_PARSE_H_
 #define OVX_BPF_PARSE_H_
 
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
 
 #include "ovx_abi.h"
 

@@ -10,9 +10,8 @@
 
 #include "ovx_abi.h"
 
-static __always_inline int policy_check(__u32 src_identity,
-					__u32 dst_identity, __u8 proto,
-					__u16 dport)
+static __always_inline int policy_check(__u32 src_identity, __u32 dst_identity,
+					__u8 proto, __u16 dport)
 {
 	(void)src_identity;
 	(void)dst_identity;

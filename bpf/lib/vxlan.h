@@ -9,14 +9,16 @@
 #ifndef OVX_BPF_VXLAN_H_
 #define OVX_BPF_VXLAN_H_
 
+/* First: the bpf/ headers below need its types. */
 #include <linux/bpf.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 
 #include "lib/config.h"
 #include "lib/csum.h"
@@ -35,8 +37,8 @@ struct vxlanhdr {
 
 /* Outer Ethernet + IPv4 + UDP + VXLAN, then the inner Ethernet. */
 #define OVX_ENCAP_HDR_LEN                                                      \
-	(sizeof(struct ethhdr) + sizeof(struct iphdr) +                       \
-	 sizeof(struct udphdr) + sizeof(struct vxlanhdr) +                    \
+	(sizeof(struct ethhdr) + sizeof(struct iphdr) +                        \
+	 sizeof(struct udphdr) + sizeof(struct vxlanhdr) +                     \
 	 sizeof(struct ethhdr))
 _Static_assert(OVX_ENCAP_HDR_LEN == OVX_VXLAN_OVERHEAD + sizeof(struct ethhdr),
 	       "VXLAN overhead");
@@ -63,11 +65,10 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 				       const __u8 *inner_dmac,
 				       const __u8 *inner_smac)
 {
-	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
-			    BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-			    BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(struct ethhdr)) |
-			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-			    BPF_F_ADJ_ROOM_FIXED_GSO;
+	const __u64 flags =
+		BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+		BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(struct ethhdr)) |
+		BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_FIXED_GSO;
 	/* Inner IPv4 onwards is untouched; its length is the skb's less the
 	 * original Ethernet header. */
 	__u32 inner_l3 = skb->len - sizeof(struct ethhdr);
@@ -99,8 +100,8 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 
 	udp->source = bpf_htons(sport);
 	udp->dest = bpf_htons(ovx_cfg.vxlan_port);
-	udp->len = bpf_htons(inner_l3 + sizeof(struct ethhdr) +
-			     sizeof(*vx) + sizeof(*udp));
+	udp->len = bpf_htons(inner_l3 + sizeof(struct ethhdr) + sizeof(*vx) +
+			     sizeof(*udp));
 	udp->check = 0;
 
 	ip->version = 4;

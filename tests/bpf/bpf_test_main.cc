@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   if (geteuid() == 0) {
     absl::Status s = ovx::testing::EnterPrivateNetns();
     absl::StatusOr<ovx::testing::World> world =
-        s.ok() ? ovx::testing::BuildWorld() : absl::StatusOr<ovx::testing::World>(s);
+        s.ok() ? ovx::testing::BuildWorld()
+               : absl::StatusOr<ovx::testing::World>(s);
     if (!world.ok()) {
       std::fprintf(stderr, "packet tests: cannot build the test netns: %s\n",
                    world.status().ToString().c_str());

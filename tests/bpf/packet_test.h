@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <functional>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -33,10 +33,10 @@ struct Case {
   Iface iface = Iface::kHostA;  // tc: skb->dev
   Bytes meta_in;                // xdp: metadata in front of the packet
   uint32_t retval = 0;
-  std::optional<Bytes> out;     // nullopt: output must equal input
+  std::optional<Bytes> out;         // nullopt: output must equal input
   Iface meta_iface = Iface::kNone;  // xdp: expected ovx_xdp_meta's ifindex
   uint32_t dir = OVX_DIR_EGRESS;
-  uint32_t reason = 0;          // the one counter that moves; 0: none
+  uint32_t reason = 0;  // the one counter that moves; 0: none
   std::function<void(ovx_config&)> config;
   bool sport_from_hash = false;  // out's outer sport is the flow hash's
 };
@@ -48,12 +48,12 @@ inline std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 }
 
 // Fails (CI=true) or skips the current test when not root.
-#define OVX_REQUIRE_ROOT()                                                 \
-  do {                                                                     \
-    if (geteuid() != 0) {                                                  \
-      if (::ovx::testing::InCi()) FAIL() << "packet tests need root";      \
-      GTEST_SKIP() << "packet tests need root";                            \
-    }                                                                      \
+#define OVX_REQUIRE_ROOT()                                            \
+  do {                                                                \
+    if (geteuid() != 0) {                                             \
+      if (::ovx::testing::InCi()) FAIL() << "packet tests need root"; \
+      GTEST_SKIP() << "packet tests need root";                       \
+    }                                                                 \
   } while (0)
 
 enum class Hook { kTc, kXdp };
@@ -80,8 +80,8 @@ void RunCase(const Case& c, Hook hook, LoadFn load) {
   Bytes want = c.out.value_or(c.in);
   if (c.sport_from_hash && want.size() > kOuterSportOffset + 1 &&
       run->out.size() > kOuterSportOffset + 1) {
-    uint16_t sport = (run->out[kOuterSportOffset] << 8) |
-                     run->out[kOuterSportOffset + 1];
+    uint16_t sport =
+        (run->out[kOuterSportOffset] << 8) | run->out[kOuterSportOffset + 1];
     EXPECT_GE(sport, cfg.sport_min);
     EXPECT_LE(sport, cfg.sport_max);
     want[kOuterSportOffset] = run->out[kOuterSportOffset];

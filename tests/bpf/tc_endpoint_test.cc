@@ -41,20 +41,24 @@ Bytes Encapped(const MacAddr& smac, const MacAddr& dmac, in_addr vtep,
 
 Bytes ArpFromA(const MacAddr& eth_src, const MacAddr& sha, in_addr spa,
                in_addr tpa, ArpOpts opts = {}) {
-  return Packet().Eth(eth_src, kBroadcast).Arp(sha, spa, kNoMac, tpa, opts).Build();
+  return Packet()
+      .Eth(eth_src, kBroadcast)
+      .Arp(sha, spa, kNoMac, tpa, opts)
+      .Build();
 }
 
 Bytes ArpReplyToA(const MacAddr& mac, in_addr ip) {
-  return Packet()
-      .Eth(mac, kMacA)
-      .Arp(mac, ip, kMacA, kIpA, {.op = 2})
-      .Build();
+  return Packet().Eth(mac, kMacA).Arp(mac, ip, kMacA, kIpA, {.op = 2}).Build();
 }
 
 Case Drop(std::string name, Bytes in, uint32_t reason,
           Iface iface = Iface::kHostA) {
-  return Case{.name = std::move(name), .in = std::move(in), .iface = iface,
-              .retval = TC_ACT_SHOT, .dir = OVX_DIR_EGRESS, .reason = reason};
+  return Case{.name = std::move(name),
+              .in = std::move(in),
+              .iface = iface,
+              .retval = TC_ACT_SHOT,
+              .dir = OVX_DIR_EGRESS,
+              .reason = reason};
 }
 
 std::vector<Case> Cases() {
@@ -75,8 +79,8 @@ std::vector<Case> Cases() {
       {.name = "EncapConfiguredPortAndSport",
        .in = FromA(kMacC, kIpC),
        .retval = TC_ACT_REDIRECT,
-       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC, 50001,
-                       8472),
+       .out =
+           Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC, 50001, 8472),
        .reason = OVX_FWD_ENCAP,
        .config =
            [](ovx_config& c) {
@@ -88,7 +92,8 @@ std::vector<Case> Cases() {
        .retval = TC_ACT_REDIRECT,
        .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
        .reason = OVX_FWD_ENCAP,
-       .config = [](ovx_config& c) { c.sport_min = 30000, c.sport_max = 30003; },
+       .config =
+           [](ovx_config& c) { c.sport_min = 30000, c.sport_max = 30003; },
        .sport_from_hash = true},
       {.name = "EncapViaGatewayUsesGatewayMac",
        .in = FromA(kMacG, kIpG),
@@ -151,8 +156,7 @@ std::vector<Case> Cases() {
       Drop("ArpGratuitous", ArpFromA(kMacA, kMacA, kIpA, kIpA),
            OVX_DROP_ARP_INVALID),
       Drop("ArpReplyFromContainer",
-           ArpFromA(kMacA, kMacA, kIpA, kIpB, {.op = 2}),
-           OVX_DROP_ARP_INVALID),
+           ArpFromA(kMacA, kMacA, kIpA, kIpB, {.op = 2}), OVX_DROP_ARP_INVALID),
       Drop("ArpNotEthernetIpv4",
            ArpFromA(kMacA, kMacA, kIpA, kIpB, {.ptype = 0x86dd}),
            OVX_DROP_ARP_INVALID),
@@ -170,13 +174,10 @@ std::vector<Case> Cases() {
                .Build(),
            OVX_DROP_MALFORMED),
       // Anti-spoofing and parsing.
-      Drop("SpoofedSourceMac",
-           Packet()
-               .Eth(kMacEvil, kMacB)
-               .Ipv4(kIpA, kIpB)
-               .IcmpEcho(1, 1)
-               .Build(),
-           OVX_DROP_SPOOF_MAC),
+      Drop(
+          "SpoofedSourceMac",
+          Packet().Eth(kMacEvil, kMacB).Ipv4(kIpA, kIpB).IcmpEcho(1, 1).Build(),
+          OVX_DROP_SPOOF_MAC),
       Drop("SpoofedSourceIp",
            Packet().Eth(kMacA, kMacB).Ipv4(kIpC, kIpB).IcmpEcho(1, 1).Build(),
            OVX_DROP_SPOOF_IP),
@@ -203,14 +204,9 @@ std::vector<Case> Cases() {
                .Build(),
            OVX_DROP_MALFORMED),
       // Isolation: only the sender's network is searched.
-      Drop("OtherNetworkIsNotFound", FromA(kMacR, kIpR),
-           OVX_DROP_NO_ENDPOINT),
+      Drop("OtherNetworkIsNotFound", FromA(kMacR, kIpR), OVX_DROP_NO_ENDPOINT),
       Drop("OtherNetworkIsNotFoundFromRed",
-           Packet()
-               .Eth(kMacR, kMacA)
-               .Ipv4(kIpR, kIpA)
-               .IcmpEcho(1, 1)
-               .Build(),
+           Packet().Eth(kMacR, kMacA).Ipv4(kIpR, kIpA).IcmpEcho(1, 1).Build(),
            OVX_DROP_NO_ENDPOINT, Iface::kHostR),
       Drop("UnknownDestination", FromA(kMacB, kIpUnknown),
            OVX_DROP_NO_ENDPOINT),

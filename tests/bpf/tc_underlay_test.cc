@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -212,17 +212,17 @@ class LiveDecapTest : public ::testing::Test {
     if (register_l_iface) {
       ovx_interface iface =
           maps::Interface(kVniBlue, ip_l, maps::Mac(mac_l), 42);
-      ASSERT_EQ(bpf_map_update_elem(tc->fds.interfaces, &host_l_, &iface,
-                                    BPF_ANY),
-                0);
+      ASSERT_EQ(
+          bpf_map_update_elem(tc->fds.interfaces, &host_l_, &iface, BPF_ANY),
+          0);
     }
 
     ASSERT_EQ(bpf_xdp_attach(wire1_, xdp->prog_fd, XDP_FLAGS_DRV_MODE, nullptr),
               0)
         << std::strerror(errno);
-    maps::UniqueFd link(
-        bpf_link_create(tc->prog_fd, wire1_,
-                        static_cast<bpf_attach_type>(BPF_TCX_INGRESS), nullptr));
+    maps::UniqueFd link(bpf_link_create(
+        tc->prog_fd, wire1_, static_cast<bpf_attach_type>(BPF_TCX_INGRESS),
+        nullptr));
     ASSERT_TRUE(link.valid()) << "tcx attach: " << std::strerror(errno);
 
     auto rx_before = RxPackets(container_->pid(), "cL");

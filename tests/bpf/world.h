@@ -23,15 +23,15 @@ inline const MacAddr kUnderlayMac = Mac("02:00:00:00:50:01");
 inline const MacAddr kVtep2Mac = Mac("02:00:00:00:50:02");
 inline const MacAddr kGatewayMac = Mac("02:00:00:00:50:fe");
 inline const in_addr kVtep = Ip("192.168.50.1");
-inline const in_addr kVtep2 = Ip("192.168.50.2");         // permanent neigh
-inline const in_addr kVtep3 = Ip("192.168.50.3");         // no neighbour
+inline const in_addr kVtep2 = Ip("192.168.50.2");  // permanent neigh
+inline const in_addr kVtep3 = Ip("192.168.50.3");  // no neighbour
 inline const in_addr kGateway = Ip("192.168.50.254");
-inline const in_addr kVtepRouted = Ip("10.200.0.7");      // via kGateway
-inline const in_addr kVtepNoRoute = Ip("172.31.0.9");     // registered, unroutable
+inline const in_addr kVtepRouted = Ip("10.200.0.7");   // via kGateway
+inline const in_addr kVtepNoRoute = Ip("172.31.0.9");  // registered, unroutable
 // On ul2, whose forwarding is off: our VTEP there is kVtepOnNoFwd.
 inline const in_addr kVtepOnNoFwd = Ip("192.168.60.1");
 inline const in_addr kVtepNoFwd = Ip("192.168.60.2");
-inline const in_addr kVtepUnknown = Ip("192.168.50.9");   // not registered
+inline const in_addr kVtepUnknown = Ip("192.168.50.9");  // not registered
 
 inline constexpr uint32_t kVniBlue = 100;
 inline constexpr uint32_t kVniRed = 200;
@@ -58,13 +58,13 @@ inline const MacAddr kMacEvil = Mac("02:00:0e:0e:0e:0e");
 inline const in_addr kIpR = Ip("10.20.0.1");  // local, host side hR
 inline const MacAddr kMacR = Mac("02:00:0a:14:00:01");
 
-inline constexpr uint32_t kIdA = 1001, kIdB = 1002, kIdC = 1003,
-                          kIdD = 1004, kIdE = 1005, kIdG = 1006, kIdH = 1007, kIdR = 2001;
+inline constexpr uint32_t kIdA = 1001, kIdB = 1002, kIdC = 1003, kIdD = 1004,
+                          kIdE = 1005, kIdG = 1006, kIdH = 1007, kIdR = 2001;
 
 struct World {
   uint32_t underlay = 0;         // ul0
   uint32_t underlay_no_fwd = 0;  // ul2, forwarding disabled
-  uint32_t host_a = 0;    // hA (peer cA)
+  uint32_t host_a = 0;           // hA (peer cA)
   uint32_t host_b = 0;
   uint32_t host_r = 0;
 };

@@ -23,8 +23,8 @@ Packet VxlanFrom(in_addr from, uint32_t vni, uint16_t port = 4789,
 }
 
 // Inner frame: UDP from (src, smac) to (dst, dmac).
-Packet& Inner(Packet& p, const MacAddr& smac, in_addr src,
-              const MacAddr& dmac, in_addr dst, Ipv4Opts ip = {}) {
+Packet& Inner(Packet& p, const MacAddr& smac, in_addr src, const MacAddr& dmac,
+              in_addr dst, Ipv4Opts ip = {}) {
   return p.Eth(smac, dmac).Ipv4(src, dst, ip).Udp(40000, 53).Payload("hello");
 }
 
@@ -43,13 +43,18 @@ Bytes Vx(in_addr from, uint32_t vni, const MacAddr& smac, in_addr src,
 Bytes VxCtoA() { return Vx(kVtep2, kVniBlue, kMacC, kIpC, kMacA, kIpA); }
 
 Case Pass(std::string name, Bytes in) {
-  return Case{.name = std::move(name), .in = std::move(in),
-              .retval = XDP_PASS, .dir = OVX_DIR_INGRESS,
+  return Case{.name = std::move(name),
+              .in = std::move(in),
+              .retval = XDP_PASS,
+              .dir = OVX_DIR_INGRESS,
               .reason = OVX_PASS_NOT_OVERLAY};
 }
 Case Drop(std::string name, Bytes in, uint32_t reason) {
-  return Case{.name = std::move(name), .in = std::move(in),
-              .retval = XDP_DROP, .dir = OVX_DIR_INGRESS, .reason = reason};
+  return Case{.name = std::move(name),
+              .in = std::move(in),
+              .retval = XDP_DROP,
+              .dir = OVX_DIR_INGRESS,
+              .reason = reason};
 }
 
 std::vector<Case> Cases() {

@@ -133,11 +133,10 @@ std::string CheckOnlyCounter(const Counters& before, const Counters& after,
     uint64_t want_p = expected ? 1 : 0;
     uint64_t want_b = expected ? bytes : 0;
     if (dp != want_p || db != want_b) {
-      absl::StrAppend(&problems, "counter ",
-                      maps::DirectionName(i / OVX_REASON_MAX), "/",
-                      maps::ReasonName(i % OVX_REASON_MAX), " moved by ", dp,
-                      " packets ", db, " bytes, want ", want_p, "/", want_b,
-                      "\n");
+      absl::StrAppend(
+          &problems, "counter ", maps::DirectionName(i / OVX_REASON_MAX), "/",
+          maps::ReasonName(i % OVX_REASON_MAX), " moved by ", dp, " packets ",
+          db, " bytes, want ", want_p, "/", want_b, "\n");
     }
   }
   return problems;

@@ -32,8 +32,8 @@ bool InCi();
 
 struct RunResult {
   uint32_t retval = 0;
-  Bytes out;          // output packet (XDP: without the metadata)
-  Bytes meta;         // XDP only: the metadata area in front of it
+  Bytes out;   // output packet (XDP: without the metadata)
+  Bytes meta;  // XDP only: the metadata area in front of it
 };
 
 // One BPF_PROG_TEST_RUN of a tc (sched_cls) program, repeat = 1. ifindex

@@ -142,8 +142,8 @@ Bytes Packet::Serialize(size_t i) const {
     uint16_t frag = l->opts.frag_offset & 0x1fff;
     if (l->opts.df) frag |= 0x4000;
     if (l->opts.mf) frag |= 0x2000;
-    out.push_back(static_cast<uint8_t>((l->opts.version.value_or(4) << 4) |
-                                       ihl));
+    out.push_back(
+        static_cast<uint8_t>((l->opts.version.value_or(4) << 4) | ihl));
     out.push_back(l->opts.tos);
     Put16(out, l->opts.tot_len.value_or(
                    static_cast<uint16_t>(ihl * 4 + inner.size())));
@@ -177,12 +177,12 @@ Bytes Packet::Serialize(size_t i) const {
   } else if (const auto* l = std::get_if<TcpL>(&layers_[i])) {
     Put16(out, l->sport);
     Put16(out, l->dport);
-    Put32(out, 1);           // seq
-    Put32(out, 0);           // ack
-    Put16(out, 0x5002);      // data offset 5, SYN
-    Put16(out, 65535);       // window
-    Put16(out, 0);           // checksum
-    Put16(out, 0);           // urgent
+    Put32(out, 1);       // seq
+    Put32(out, 0);       // ack
+    Put16(out, 0x5002);  // data offset 5, SYN
+    Put16(out, 65535);   // window
+    Put16(out, 0);       // checksum
+    Put16(out, 0);       // urgent
     const Ipv4L* ip = EnclosingIpv4(i);
     if (ip) {
       Bytes pseudo;
@@ -226,7 +226,8 @@ Bytes Packet::Serialize(size_t i) const {
 std::string HexDump(const Bytes& bytes) {
   std::string s;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i % 16 == 0) absl::StrAppend(&s, i ? "\n" : "", absl::StrFormat("%04x:", i));
+    if (i % 16 == 0)
+      absl::StrAppend(&s, i ? "\n" : "", absl::StrFormat("%04x:", i));
     absl::StrAppend(&s, absl::StrFormat(" %02x", bytes[i]));
   }
   return s;
@@ -242,8 +243,9 @@ std::string DiffBytes(const Bytes& want, const Bytes& got) {
   int shown = 0;
   for (size_t i = 0; i < n && shown < 32; ++i) {
     if (want[i] != got[i]) {
-      absl::StrAppend(&s, absl::StrFormat("  @%d (0x%04x): want %02x got %02x\n",
-                                          i, i, want[i], got[i]));
+      absl::StrAppend(
+          &s, absl::StrFormat("  @%d (0x%04x): want %02x got %02x\n", i, i,
+                              want[i], got[i]));
       ++shown;
     }
   }

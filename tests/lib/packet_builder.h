@@ -46,11 +46,11 @@ struct Ipv4Opts {
   uint16_t id = 0;
   bool df = false;
   bool mf = false;
-  uint16_t frag_offset = 0;  // in 8-byte units
-  std::optional<uint8_t> proto;      // default: from the next layer
-  Bytes options;                     // padded to 4 bytes; IHL follows
-  std::optional<uint8_t> version;    // default 4
-  std::optional<uint16_t> tot_len;   // default: computed
+  uint16_t frag_offset = 0;         // in 8-byte units
+  std::optional<uint8_t> proto;     // default: from the next layer
+  Bytes options;                    // padded to 4 bytes; IHL follows
+  std::optional<uint8_t> version;   // default 4
+  std::optional<uint16_t> tot_len;  // default: computed
 };
 struct UdpOpts {
   bool zero_csum = false;  // VXLAN outer UDP: checksum 0
@@ -72,8 +72,8 @@ class Packet {
   Packet& Tcp(uint16_t sport, uint16_t dport);  // bare SYN
   Packet& IcmpEcho(uint16_t id, uint16_t seq);
   Packet& Vxlan(uint32_t vni, VxlanOpts opts = {});
-  Packet& Arp(const MacAddr& sha, in_addr spa, const MacAddr& tha,
-              in_addr tpa, ArpOpts opts = {});
+  Packet& Arp(const MacAddr& sha, in_addr spa, const MacAddr& tha, in_addr tpa,
+              ArpOpts opts = {});
   Packet& Payload(Bytes bytes);
   Packet& Payload(absl::string_view text);
   // Cut the finished frame to n bytes (truncated-header cases).
