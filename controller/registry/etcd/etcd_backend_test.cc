@@ -538,6 +538,19 @@ TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
   ASSERT_TRUE(cluster_->Restart(0).ok());
   ASSERT_TRUE(other->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
+
+  // Losing the raft leader: an election, then business as usual.
+  auto leader = cluster_->Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  cluster_->Kill(*leader);
+  ASSERT_TRUE(backend
+                  ->Update([](Snapshot& s) {
+                    s.endpoints.erase("web1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
+  EXPECT_FALSE(state.endpoints.contains("web1"));
 }
 
 }  // namespace

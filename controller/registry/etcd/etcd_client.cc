@@ -182,6 +182,20 @@ std::string EtcdClient::MemberUrl(size_t index, absl::string_view path) const {
 
 absl::StatusOr<nlohmann::json> EtcdClient::Call(absl::string_view path,
                                                 const nlohmann::json& body) {
+  // Members that answer "no leader" are in an election: wait it out (a few
+  // election timeouts), unlike members that cannot be reached at all.
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  while (true) {
+    bool electing = false;
+    absl::StatusOr<nlohmann::json> result = CallOnce(path, body, &electing);
+    if (result.ok() || !electing || absl::Now() > deadline) return result;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::StatusOr<nlohmann::json> EtcdClient::CallOnce(absl::string_view path,
+                                                    const nlohmann::json& body,
+                                                    bool* electing) {
   const std::string payload = body.dump();
   CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   const size_t n = options_.members.size();
@@ -213,6 +227,7 @@ absl::StatusOr<nlohmann::json> EtcdClient::Call(absl::string_view path,
       absl::Status error = GatewayError(http_code, response, url);
       // A member without a leader or quorum: another one may do better.
       if (error.code() == absl::StatusCode::kUnavailable || http_code == 503) {
+        *electing = true;
         failures.push_back(std::string(error.message()));
         continue;
       }

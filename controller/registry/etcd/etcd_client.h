@@ -92,6 +92,10 @@ class EtcdClient {
 
  private:
   std::string MemberUrl(size_t index, absl::string_view path) const;
+  // One round over the members; `electing` tells whether one of them was
+  // reachable but without a leader.
+  absl::StatusOr<nlohmann::json> CallOnce(absl::string_view path,
+                                          const nlohmann::json& body, bool* electing);
 
   EtcdClientOptions options_;
   std::atomic<size_t> current_{0};  // the member that answered last

@@ -46,7 +46,9 @@ absl::StatusOr<int> FreePort() {
 }  // namespace
 
 std::string FindEtcdBinary() {
-  if (const char* env = getenv("OVX_ETCD"); env != nullptr && *env != '\0') return env;
+  if (const char* env = getenv("OVX_ETCD"); env != nullptr && *env != '\0') {
+    return access(env, X_OK) == 0 ? env : "";
+  }
   const char* path = getenv("PATH");
   for (absl::string_view dir :
        absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
@@ -221,6 +223,21 @@ std::string EtcdTestCluster::MemberUrl(int member) const {
 
 std::string EtcdTestCluster::ClientUrl(int member) const {
   return absl::StrCat(tls_ ? "https" : "http", "://127.0.0.1:", members_[member].client_port);
+}
+
+absl::StatusOr<int> EtcdTestCluster::Leader() const {
+  for (int i = 0; i < static_cast<int>(members_.size()); ++i) {
+    if (members_[i].pid <= 0) continue;
+    EtcdClient client({.members = {absl::StrCat("127.0.0.1:", members_[i].client_port)},
+                       .ca_file = ca_file(),
+                       .cert_file = cert_file(),
+                       .key_file = key_file()});
+    absl::StatusOr<nlohmann::json> status = client.Call("/v3/maintenance/status", {});
+    if (!status.ok()) continue;
+    const nlohmann::json& header = (*status)["header"];
+    if (header.value("member_id", "") == status->value("leader", "-")) return i;
+  }
+  return absl::UnavailableError("no member says it is the leader");
 }
 
 void EtcdTestCluster::Kill(int member) {

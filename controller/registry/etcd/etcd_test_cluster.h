@@ -34,6 +34,9 @@ class EtcdTestCluster {
   // http://127.0.0.1:A (for etcdctl --endpoints).
   std::string ClientUrl(int member) const;
 
+  // Index of the member that is raft leader now.
+  absl::StatusOr<int> Leader() const;
+
   // SIGKILL; the data dir stays.
   void Kill(int member);
   // Starts a killed member again on its data dir and waits for it.
