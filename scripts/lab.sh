@@ -85,7 +85,7 @@ for ((i = 1; i <= hosts; i++)); do
     cluster_container "host$i" "$net-$i-$j" "$net" "$prefix.$n"
   done
 done
-underlay_neigh
+underlay_check
 cross_network_neighbours
 for h in "${HOSTS[@]}"; do
   controller_start "$h"

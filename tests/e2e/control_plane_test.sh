@@ -28,7 +28,7 @@ for i in 1 2 3; do
   cluster_container "h$i" "a$i" blue "10.10.0.$i"
   cluster_container "h$i" "b$i" red "10.20.0.$i"
 done
-underlay_neigh
+underlay_check
 cross_network_neighbours
 BLUE=(a1 a2 a3)
 RED=(b1 b2 b3)

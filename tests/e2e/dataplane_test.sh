@@ -29,7 +29,7 @@ container_add h2 b2 10.20.0.2/24
 CT_VNI=([a1]=100 [a3]=100 [a2]=100 [b1]=200 [b2]=200)
 BLUE=(a1 a3 a2)
 RED=(b1 b2)
-underlay_neigh
+underlay_check
 
 heading "attach ovx and fill the maps"
 for h in h1 h2; do

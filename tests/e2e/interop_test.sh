@@ -22,7 +22,7 @@ underlay_pair lx ov
 container_add lx l1 10.10.0.1/24
 container_add ov o1 10.10.0.2/24
 CT_VNI=([l1]=100 [o1]=100)
-underlay_neigh
+underlay_check
 
 heading "Linux side: vxlan100 + br100, static FDB, no learning"
 lxns=${HOST_NS[lx]}

@@ -377,9 +377,11 @@ _underlay_up() {
   HOST_MAC[$h]=$(ip -n "$ns" -j link show eth0 | jq -r '.[0].address')
 }
 
-# underlay_neigh: every host learns every other host's VTEP MAC (ARP over
-# the underlay), so the first encapsulated packet finds a neighbour.
-underlay_neigh() {
+# underlay_check: every host pings every other host's VTEP, so a broken
+# underlay is reported as such and not as an ovx failure; then the
+# neighbour tables are flushed again, so ovx's first encapsulated packet
+# has to get the VTEP's MAC resolved by itself, as on a fresh host.
+underlay_check() {
   local a b
   for a in "${HOSTS[@]}"; do
     for b in "${HOSTS[@]}"; do
@@ -387,6 +389,9 @@ underlay_neigh() {
       hexec "$a" ping -c 1 -W 2 "${HOST_VTEP[$b]}" >/dev/null ||
         die "underlay: $a cannot reach $b (${HOST_VTEP[$b]})"
     done
+  done
+  for a in "${HOSTS[@]}"; do
+    ip -n "${HOST_NS[$a]}" neigh flush dev eth0
   done
 }
 
