@@ -29,22 +29,23 @@
 namespace ovx::controller {
 namespace {
 
-constexpr absl::Duration kBackoffMin = absl::Milliseconds(250);
 constexpr absl::Duration kBackoffMax = absl::Seconds(30);
 // How long a watch waits before checking for shutdown or a due resync.
 constexpr absl::Duration kWatchTick = absl::Milliseconds(500);
 
 class Backoff {
  public:
+  explicit Backoff(absl::Duration min) : min_(min), delay_(min) {}
   absl::Duration Next() {
     absl::Duration d = delay_;
     delay_ = std::min(delay_ * 2, kBackoffMax);
     return d;
   }
-  void Reset() { delay_ = kBackoffMin; }
+  void Reset() { delay_ = min_; }
 
  private:
-  absl::Duration delay_ = kBackoffMin;
+  absl::Duration min_;
+  absl::Duration delay_;
 };
 
 std::optional<uint32_t> ResolveInterface(const std::string& iface) {
@@ -87,40 +88,23 @@ std::string Describe(const std::vector<LocalInterface>& list) {
 
 class Controller::Impl {
  public:
-  Impl(ControllerOptions options, std::unique_ptr<RegistryBackend> backend,
-       std::unique_ptr<MapWriter> writer, LinkMonitor links,
+  Impl(ControllerOptions options, ControllerDeps deps, LinkMonitor links,
        maps::UniqueFd stop_fd, maps::UniqueFd wake_fd)
       : options_(std::move(options)),
-        backend_(std::move(backend)),
-        writer_(std::move(writer)),
-        reconciler_(*writer_, options_.log),
+        deps_(std::move(deps)),
+        reconciler_(*deps_.writer, options_.log),
         links_(std::move(links)),
         stop_fd_(std::move(stop_fd)),
-        wake_fd_(std::move(wake_fd)) {}
+        wake_fd_(std::move(wake_fd)),
+        attached_(deps_.endpoint_links) {}
 
   ~Impl() { StopRegistryThread(); }
 
-  void Init() {
-    // What the loader recorded: our VTEP (checked against the registry), the
-    // underlay (for the default MTU) and endpoint links already in place.
-    auto status = loader::GetStatus(options_.bpffs);
-    if (!status.ok()) {
-      Log(absl::StrCat("warning: cannot read node status: ",
-                       status.status().message()));
-      return;
-    }
-    loader_vtep_ = status->config.vtep;
-    default_mtu_ = DefaultMtu(status->config.underlay_iface);
-    for (const loader::AttachedInterface& a : status->interfaces) {
-      if (a.program == "tc_endpoint") attached_[a.iface] = a.ifindex;
-    }
-  }
-
   absl::Status RunOnce() {
-    auto snapshot = backend_->Load();
+    auto snapshot = deps_.backend->Load();
     if (!snapshot.ok()) {
       return absl::Status(snapshot.status().code(),
-                          absl::StrCat("load registry ", backend_->Describe(),
+                          absl::StrCat("load registry ", deps_.backend->Describe(),
                                        ": ", snapshot.status().message()));
     }
     if (absl::Status s = reconciler_.ReadCurrent(); !s.ok()) return s;
@@ -128,7 +112,7 @@ class Controller::Impl {
   }
 
   absl::Status RunForever() {
-    Backoff map_backoff;
+    Backoff map_backoff(options_.retry_min);
     while (true) {
       absl::Status s = reconciler_.ReadCurrent();
       if (s.ok()) break;
@@ -141,7 +125,7 @@ class Controller::Impl {
 
     std::optional<Snapshot> snapshot;
     bool dirty = false, from_registry = false;
-    Backoff retry_backoff;
+    Backoff retry_backoff(options_.retry_min);
     std::optional<absl::Time> retry_at;
     absl::Time resync_at = NextResync();
     while (true) {
@@ -196,8 +180,10 @@ class Controller::Impl {
         retry_backoff.Reset();
         continue;
       }
+      // Each failure was logged where it happened.
       absl::Duration d = retry_backoff.Next();
-      Log(absl::StrCat(s.message(), "; retry in ", absl::FormatDuration(d)));
+      Log(absl::StrCat("reconcile incomplete; retry in ",
+                       absl::FormatDuration(d)));
       retry_at = absl::Now() + d;
     }
     Log("stopping: maps left as they are");
@@ -228,15 +214,15 @@ class Controller::Impl {
   // delays link events: load, watch, apply events, hand the main loop the
   // latest snapshot. Any error: back off, reload.
   void RegistryLoop() {
-    Backoff backoff;
+    Backoff backoff(options_.retry_min);
     while (!Stopping()) {
-      auto snapshot = backend_->Load();
+      auto snapshot = deps_.backend->Load();
       if (!snapshot.ok()) {
         RegistryError("load", snapshot.status(), backoff);
         continue;
       }
       Publish(*snapshot);
-      auto watcher = backend_->Watch(snapshot->revision);
+      auto watcher = deps_.backend->Watch(snapshot->revision);
       if (!watcher.ok()) {
         RegistryError("watch", watcher.status(), backoff);
         continue;
@@ -264,7 +250,7 @@ class Controller::Impl {
   void RegistryError(absl::string_view what, const absl::Status& status,
                      Backoff& backoff) {
     absl::Duration d = backoff.Next();
-    Log(absl::StrCat("registry ", backend_->Describe(), ": ", what, ": ",
+    Log(absl::StrCat("registry ", deps_.backend->Describe(), ": ", what, ": ",
                      status.message(), "; dataplane kept as is, retry in ",
                      absl::FormatDuration(d)));
     std::unique_lock<std::mutex> lock(mu_);
@@ -297,13 +283,13 @@ class Controller::Impl {
   // One pass: desired state, diff/apply, TC attach. NotFound when this node
   // is not in the registry (maps untouched).
   absl::Status Reconcile(const Snapshot& snapshot, bool summarize_noop) {
-    DesiredStateOptions desired_options{options_.node, default_mtu_};
+    DesiredStateOptions desired_options{options_.node, deps_.default_mtu};
     DesiredState desired =
-        ComputeDesiredState(snapshot, desired_options, ResolveInterface);
+        ComputeDesiredState(snapshot, desired_options, deps_.resolve);
     if (!desired.node_known) {
       std::string msg = absl::StrCat(
           "node '", options_.node, "' is not in the registry ",
-          backend_->Describe(), " (revision ", snapshot.revision,
+          deps_.backend->Describe(), " (revision ", snapshot.revision,
           "): add it with 'ovxctl node add ", options_.node,
           " --vtep=...'; maps left as they are");
       if (!options_.once && msg != last_node_msg_) {
@@ -314,11 +300,11 @@ class Controller::Impl {
     }
     last_node_msg_.clear();
     const std::string& vtep = snapshot.nodes.at(options_.node).vtep;
-    if (!loader_vtep_.empty() && vtep != loader_vtep_ &&
+    if (!deps_.attached_vtep.empty() && vtep != deps_.attached_vtep &&
         vtep != warned_vtep_) {
       Log(absl::StrCat("warning: registry gives node ", options_.node,
                        " vtep ", vtep, " but it was attached with --vtep=",
-                       loader_vtep_));
+                       deps_.attached_vtep));
       warned_vtep_ = vtep;
     }
     for (const std::string& line : desired.skipped) {
@@ -348,10 +334,9 @@ class Controller::Impl {
       if (it != attached_.end() && it->second == l.ifindex) continue;
       if (it != attached_.end()) {
         // Same name, new interface: the old link died with the old one.
-        [[maybe_unused]] absl::Status s =
-            loader::Detach(options_.bpffs, l.iface);
+        [[maybe_unused]] absl::Status s = deps_.detach(l.iface);
       }
-      absl::Status s = loader::AttachEndpoint(options_.bpffs, l.iface);
+      absl::Status s = deps_.attach(l.iface);
       if (!s.ok()) {
         s = absl::Status(s.code(),
                          absl::StrCat("attach tc_endpoint to ", l.iface, ": ",
@@ -369,13 +354,13 @@ class Controller::Impl {
     // drops its traffic (unknown-interface) rather than handing the
     // container to the host stack.
     for (auto it = attached_.begin(); it != attached_.end();) {
-      std::optional<uint32_t> now = ResolveInterface(it->first);
+      std::optional<uint32_t> now = deps_.resolve(it->first);
       if (wanted.contains(it->first) ||
           (now.has_value() && *now == it->second)) {
         ++it;
         continue;
       }
-      absl::Status s = loader::Detach(options_.bpffs, it->first);
+      absl::Status s = deps_.detach(it->first);
       if (!s.ok() && !absl::IsNotFound(s)) {
         Log(absl::StrCat("remove stale link of ", it->first, ": ",
                          s.message()));
@@ -386,15 +371,11 @@ class Controller::Impl {
   }
 
   ControllerOptions options_;
-  std::unique_ptr<RegistryBackend> backend_;
-  std::unique_ptr<MapWriter> writer_;
+  ControllerDeps deps_;
   Reconciler reconciler_;
   LinkMonitor links_;
   maps::UniqueFd stop_fd_;
   maps::UniqueFd wake_fd_;
-
-  std::string loader_vtep_;
-  uint16_t default_mtu_ = 0;
   std::map<std::string, uint32_t> attached_;  // endpoint iface -> ifindex
 
   // What was logged last, so a steady state does not repeat itself.
@@ -412,16 +393,6 @@ class Controller::Impl {
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
     ControllerOptions options) {
-  if (options.node.empty()) {
-    return absl::InvalidArgumentError("--node is required");
-  }
-  if (options.registry.url.empty()) options.registry.url = kDefaultRegistryUrl;
-  if (!options.log) {
-    options.log = [](absl::string_view line) {
-      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()),
-                   line.data());
-    };
-  }
   if (absl::Status s = loader::CheckNodeAttached(options.bpffs); !s.ok()) {
     std::string maps_pin = absl::StrCat(options.bpffs, "/", OVX_MAP_ENDPOINTS);
     if (::access(maps_pin.c_str(), F_OK) != 0) {
@@ -431,10 +402,49 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
     }
     return s;  // half attached or another layout: the loader says what
   }
+  ControllerDeps deps;
   auto writer = PinnedMapWriter::Open(options.bpffs);
   if (!writer.ok()) return writer.status();
+  deps.writer = *std::move(writer);
+  if (options.registry.url.empty()) options.registry.url = kDefaultRegistryUrl;
   auto backend = OpenRegistry(options.registry);
   if (!backend.ok()) return backend.status();
+  deps.backend = *std::move(backend);
+  deps.resolve = ResolveInterface;
+  const std::string bpffs = options.bpffs;
+  deps.attach = [bpffs](const std::string& iface) {
+    return loader::AttachEndpoint(bpffs, iface);
+  };
+  deps.detach = [bpffs](const std::string& iface) {
+    return loader::Detach(bpffs, iface);
+  };
+  // Our VTEP, the underlay (for the default MTU) and the endpoint links
+  // already in place (they survive controller restarts).
+  auto status = loader::GetStatus(bpffs);
+  if (status.ok()) {
+    deps.attached_vtep = status->config.vtep;
+    deps.default_mtu = DefaultMtu(status->config.underlay_iface);
+    for (const loader::AttachedInterface& a : status->interfaces) {
+      if (a.program == "tc_endpoint") deps.endpoint_links[a.iface] = a.ifindex;
+    }
+  } else if (options.log) {
+    options.log(absl::StrCat("warning: cannot read node status: ",
+                             status.status().message()));
+  }
+  return CreateWith(std::move(options), std::move(deps));
+}
+
+absl::StatusOr<std::unique_ptr<Controller>> Controller::CreateWith(
+    ControllerOptions options, ControllerDeps deps) {
+  if (options.node.empty()) {
+    return absl::InvalidArgumentError("--node is required");
+  }
+  if (!options.log) {
+    options.log = [](absl::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+  }
   auto links = LinkMonitor::Open();
   if (!links.ok()) return links.status();
   maps::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -443,10 +453,9 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(
     return absl::InternalError(
         absl::StrCat("eventfd: ", std::strerror(errno)));
   }
-  auto impl = std::make_unique<Impl>(
-      std::move(options), *std::move(backend), *std::move(writer),
-      *std::move(links), std::move(stop_fd), std::move(wake_fd));
-  impl->Init();
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(deps),
+                                     *std::move(links), std::move(stop_fd),
+                                     std::move(wake_fd));
   return std::unique_ptr<Controller>(new Controller(std::move(impl)));
 }
 

@@ -4,12 +4,17 @@
 #ifndef OVX_CONTROLLER_RECONCILER_CONTROLLER_H_
 #define OVX_CONTROLLER_RECONCILER_CONTROLLER_H_
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/reconciler/desired_state.h"
+#include "controller/reconciler/map_writer.h"
 #include "controller/reconciler/reconciler.h"
 #include "controller/registry/backend.h"
 #include "maps/abi/ovx_abi.h"
@@ -25,7 +30,24 @@ struct ControllerOptions {
   // Full registry reload and map re-read, repairing anything a missed event
   // or a hand edit left behind. Zero disables it.
   absl::Duration resync_interval = absl::Minutes(5);
+  // First retry delay after a registry or map error; doubles up to 30 s.
+  absl::Duration retry_min = absl::Milliseconds(250);
   LogFn log;  // one line per call; default: stderr
+};
+
+// What the controller acts on. Create() builds the real ones (registry
+// backend, pinned maps, if_nametoindex, the loader); tests inject fakes.
+struct ControllerDeps {
+  std::unique_ptr<RegistryBackend> backend;
+  std::unique_ptr<MapWriter> writer;
+  InterfaceResolver resolve;
+  // Attach tc_endpoint to an interface (idempotent) / drop its link pin.
+  std::function<absl::Status(const std::string& iface)> attach;
+  std::function<absl::Status(const std::string& iface)> detach;
+  // What the loader recorded at attach time.
+  std::string attached_vtep;     // checked against the registry's
+  uint16_t default_mtu = 0;      // underlay MTU - 50, for networks' mtu 0
+  std::map<std::string, uint32_t> endpoint_links;  // iface -> ifindex
 };
 
 class Controller {
@@ -34,6 +56,9 @@ class Controller {
   // registry, the maps and the link-event socket.
   static absl::StatusOr<std::unique_ptr<Controller>> Create(
       ControllerOptions options);
+  // Same loop over injected dependencies.
+  static absl::StatusOr<std::unique_ptr<Controller>> CreateWith(
+      ControllerOptions options, ControllerDeps deps);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
