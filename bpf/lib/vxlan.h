@@ -160,6 +160,10 @@ static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
 		 * route and resolve the outer header instead (slower path). */
 		ret = bpf_redirect_neigh(ovx_cfg.underlay_ifindex, NULL, 0, 0);
 		break;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		/* Checked on the encapsulated skb (tot_len 0): a GSO skb always
+		 * fits, anything else larger than the underlay MTU does not. */
+		return -OVX_DROP_FRAG_NEEDED;
 	default:
 		return -OVX_DROP_FIB;
 	}

@@ -122,6 +122,48 @@ std::vector<Case> Cases() {
              c.underlay_ifindex = TheWorld().underlay_no_fwd;
            },
        .sport_from_hash = true},
+      // Exactly the container MTU (underlay 1500 - 50) still fits.
+      {.name = "EncapAtContainerMtu",
+       .in = Packet()
+                 .Eth(kMacA, kMacC)
+                 .Ipv4(kIpA, kIpC)
+                 .Udp(40000, 53)
+                 .Payload(Bytes(1450 - 20 - 8, 0x5a))
+                 .Build(),
+       .retval = TC_ACT_REDIRECT,
+       .out = Packet()
+                  .Eth(kUnderlayMac, kVtep2Mac)
+                  .Ipv4(kVtep, kVtep2, {.df = true})
+                  .Udp(0, 4789, {.zero_csum = true})
+                  .Vxlan(kVniBlue)
+                  .Eth(kMacA, kMacC)
+                  .Ipv4(kIpA, kIpC)
+                  .Udp(40000, 53)
+                  .Payload(Bytes(1450 - 20 - 8, 0x5a))
+                  .Build(),
+       .reason = OVX_FWD_ENCAP,
+       .sport_from_hash = true},
+      // Container MTU too large for the underlay: 1500-byte frame + 50.
+      {.name = "DropEncapLargerThanUnderlayMtu",
+       .in = Packet()
+                 .Eth(kMacA, kMacC)
+                 .Ipv4(kIpA, kIpC)
+                 .Udp(40000, 53)
+                 .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
+                 .Build(),
+       .retval = TC_ACT_SHOT,
+       .out = Packet()
+                  .Eth(Mac("00:00:00:00:00:00"), Mac("00:00:00:00:00:00"))
+                  .Ipv4(kVtep, kVtep2, {.df = true})
+                  .Udp(0, 4789, {.zero_csum = true})
+                  .Vxlan(kVniBlue)
+                  .Eth(kMacA, kMacC)
+                  .Ipv4(kIpA, kIpC)
+                  .Udp(40000, 53)
+                  .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
+                  .Build(),
+       .reason = OVX_DROP_FRAG_NEEDED,
+       .sport_from_hash = true},
       {.name = "DropNoRouteToVtep",
        .in = FromA(kMacE, kIpE),
        .retval = TC_ACT_SHOT,
