@@ -33,7 +33,7 @@ underlay_check
 
 heading "attach ovx and fill the maps"
 for h in h1 h2; do
-  ovx_attach_host "$h" --xdp-mode="${OVX_XDP_MODE:-native}"
+  ovx_attach_host "$h"
 done
 for c in "${CONTAINERS[@]}"; do
   ovx_attach_endpoint "$c"

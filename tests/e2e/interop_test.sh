@@ -41,7 +41,7 @@ static_neigh l1 "${CT_IP[o1]}" "${CT_MAC[o1]}"
 bridge -n "$lxns" fdb show dev vxlan100 | sed 's/^/  lx fdb: /'
 
 heading "ovx side: attach, maps (lx is a VTEP, l1 a remote endpoint)"
-ovx_attach_host ov --xdp-mode="${OVX_XDP_MODE:-native}"
+ovx_attach_host ov
 ovx_attach_endpoint o1
 mapfill_topology
 mapfill ov dump endpoints | sed 's/^/  ov endpoints: /'

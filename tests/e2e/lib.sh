@@ -633,12 +633,16 @@ ovx_loader() {
   hexec "$h" "$OVX_LOADER_BIN" "$@"
 }
 
-# ovx_attach_host HOST [extra loader flags]: XDP/TC on the underlay.
+# ovx_attach_host HOST [extra loader flags]: XDP/TC on the underlay. The
+# variant under test comes from OVX_XDP_MODE (native|skb, default native)
+# and OVX_DECAP_DELIVERY (tc|xdp, default the loader's).
 ovx_attach_host() {
   local h=$1
   shift
+  local -a flags=(--xdp-mode="${OVX_XDP_MODE:-native}")
+  [[ -z ${OVX_DECAP_DELIVERY:-} ]] || flags+=(--decap-delivery="$OVX_DECAP_DELIVERY")
   ovx_loader "$h" attach --iface=eth0 --vtep="${HOST_VTEP[$h]}" \
-    --bpffs="${HOST_BPFFS[$h]}" "$@" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
+    --bpffs="${HOST_BPFFS[$h]}" "${flags[@]}" "$@" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
     die "ovx-loader attach on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
 }
 
@@ -745,7 +749,7 @@ cluster_host() {
   host_add "$1" "$2"
   ovxctl node add "$1" --vtep="$2" >>"$RUN_DIR/logs/ovxctl.log" 2>&1 ||
     die "ovxctl node add $1 failed: $(tail -n 3 "$RUN_DIR/logs/ovxctl.log")"
-  ovx_attach_host "$1" --xdp-mode="${OVX_XDP_MODE:-native}"
+  ovx_attach_host "$1"
 }
 
 # cluster_container HOST NAME NETWORK IP: a container, registered as an
