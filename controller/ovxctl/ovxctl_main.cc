@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
     std::cout << Usage();
     return 0;
   }
+  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version
   Invocation inv{.words = {argv + 1, argv + argc}, .json = FLAGS_json};
   for (const std::string& name : CommandFlagNames()) {
     gflags::CommandLineFlagInfo info =
