@@ -16,15 +16,19 @@ constexpr size_t kBatch = 25;
 
 // What `to` holds that `from` does not, or holds differently; empty if none.
 template <typename T>
-std::string Conflict(absl::string_view kind, const std::map<std::string, T>& from,
-                     const std::map<std::string, T>& to, absl::string_view from_name) {
+std::string Conflict(absl::string_view kind,
+                     const std::map<std::string, T>& from,
+                     const std::map<std::string, T>& to,
+                     absl::string_view from_name) {
   for (const auto& [name, record] : to) {
     auto it = from.find(name);
     if (it == from.end()) {
-      return absl::StrCat(kind, " ", name, ", which ", from_name, " does not have");
+      return absl::StrCat(kind, " ", name, ", which ", from_name,
+                          " does not have");
     }
     if (!(it->second == record)) {
-      return absl::StrCat(kind, " ", name, ", which differs from the one in ", from_name);
+      return absl::StrCat(kind, " ", name, ", which differs from the one in ",
+                          from_name);
     }
   }
   return "";
@@ -47,17 +51,17 @@ absl::Status CopyInBatches(RegistryBackend& to, absl::string_view kind,
           into.emplace(record.name, record);
         } else if (!(it->second == record)) {
           return absl::FailedPreconditionError(
-              absl::StrCat(kind, " ", record.name, " was changed in ", to.Describe(),
-                           " while migrating"));
+              absl::StrCat(kind, " ", record.name, " was changed in ",
+                           to.Describe(), " while migrating"));
         }
       }
       return absl::OkStatus();
     });
     if (!status.ok()) {
       return absl::Status(status.code(),
-                          absl::StrCat("migrate to ", to.Describe(), ": ", kind, "s ",
-                                       begin + 1, "..", end, " of ", records.size(),
-                                       ": ", status.message()));
+                          absl::StrCat("migrate to ", to.Describe(), ": ", kind,
+                                       "s ", begin + 1, "..", end, " of ",
+                                       records.size(), ": ", status.message()));
     }
   }
   return absl::OkStatus();
@@ -91,16 +95,19 @@ absl::Status MigrateRegistry(RegistryBackend& from, RegistryBackend& to) {
         Conflict("policy", source->policies, target->policies, from_name)}) {
     if (!conflict.empty()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("migrate to ", to.Describe(), ": it already holds ", conflict,
-                       "; migrate into an empty registry"));
+          absl::StrCat("migrate to ", to.Describe(), ": it already holds ",
+                       conflict, "; migrate into an empty registry"));
     }
   }
 
   // Parents before the records that name them.
-  absl::Status status = CopyInBatches(to, "network", source->networks, &Snapshot::networks);
-  if (status.ok()) status = CopyInBatches(to, "node", source->nodes, &Snapshot::nodes);
+  absl::Status status =
+      CopyInBatches(to, "network", source->networks, &Snapshot::networks);
+  if (status.ok())
+    status = CopyInBatches(to, "node", source->nodes, &Snapshot::nodes);
   if (status.ok()) {
-    status = CopyInBatches(to, "endpoint", source->endpoints, &Snapshot::endpoints);
+    status =
+        CopyInBatches(to, "endpoint", source->endpoints, &Snapshot::endpoints);
   }
   if (status.ok()) {
     status = CopyInBatches(to, "policy", source->policies, &Snapshot::policies);
@@ -114,9 +121,9 @@ absl::Status MigrateRegistry(RegistryBackend& from, RegistryBackend& to) {
                                      copied.status().message()));
   }
   if (WithoutRevision(*copied) != WithoutRevision(*source)) {
-    return absl::DataLossError(absl::StrCat("migrate: ", to.Describe(),
-                                            " does not hold the same records as ",
-                                            from_name, " after copying"));
+    return absl::DataLossError(absl::StrCat(
+        "migrate: ", to.Describe(), " does not hold the same records as ",
+        from_name, " after copying"));
   }
   return absl::OkStatus();
 }

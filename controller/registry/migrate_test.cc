@@ -18,10 +18,12 @@ class MemoryBackend : public RegistryBackend {
     if (!load_error_.ok()) return load_error_;
     return snap_;
   }
-  absl::Status Update(const std::function<absl::Status(Snapshot&)>& mutate) override {
+  absl::Status Update(
+      const std::function<absl::Status(Snapshot&)>& mutate) override {
     Snapshot next = snap_;
     if (absl::Status s = mutate(next); !s.ok()) return s;
-    size_t writes = Diff(snap_.networks, next.networks) + Diff(snap_.nodes, next.nodes) +
+    size_t writes = Diff(snap_.networks, next.networks) +
+                    Diff(snap_.nodes, next.nodes) +
                     Diff(snap_.endpoints, next.endpoints) +
                     Diff(snap_.policies, next.policies);
     if (writes > max_writes_) {
@@ -44,7 +46,8 @@ class MemoryBackend : public RegistryBackend {
 
  private:
   template <typename T>
-  static size_t Diff(const std::map<std::string, T>& a, const std::map<std::string, T>& b) {
+  static size_t Diff(const std::map<std::string, T>& a,
+                     const std::map<std::string, T>& b) {
     size_t n = 0;
     for (const auto& [k, v] : b) n += !a.contains(k) || !(a.at(k) == v);
     for (const auto& [k, v] : a) n += !b.contains(k);
@@ -58,20 +61,25 @@ Snapshot Big() {
   Snapshot s;
   s.revision = 42;
   s.networks["blue"] = {.name = "blue", .vni = 100, .subnet = "10.10.0.0/16"};
-  s.networks["red"] = {.name = "red", .vni = 200, .subnet = "10.20.0.0/24", .policy = "deny"};
+  s.networks["red"] = {
+      .name = "red", .vni = 200, .subnet = "10.20.0.0/24", .policy = "deny"};
   s.nodes["host1"] = {.name = "host1", .vtep = "192.168.50.1"};
   for (int i = 0; i < 120; ++i) {
     std::string name = absl::StrCat("ep", i);
-    s.endpoints[name] = {.name = name,
-                         .network = "blue",
-                         .node = "host1",
-                         .ip = absl::StrCat("10.10.", i / 200, ".", 1 + i % 200),
-                         .mac = absl::StrCat("02:00:00:00:00:", i < 16 ? "0" : "",
-                                             absl::Hex(i)),
-                         .labels = {{"app", "web"}}};
+    s.endpoints[name] = {
+        .name = name,
+        .network = "blue",
+        .node = "host1",
+        .ip = absl::StrCat("10.10.", i / 200, ".", 1 + i % 200),
+        .mac = absl::StrCat("02:00:00:00:00:", i < 16 ? "0" : "", absl::Hex(i)),
+        .labels = {{"app", "web"}}};
   }
-  s.policies["web"] = {.name = "web", .network = "blue", .from = "*", .to = "app=web",
-                       .proto = "tcp", .port = "80"};
+  s.policies["web"] = {.name = "web",
+                       .network = "blue",
+                       .from = "*",
+                       .to = "app=web",
+                       .proto = "tcp",
+                       .port = "80"};
   return s;
 }
 
@@ -113,7 +121,9 @@ TEST(MigrateTest, RefusesATargetWithOtherRecords) {
   to.snap_.networks["blue"].mtu = 1400;
   status = MigrateRegistry(from, to);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(status.message(), "network blue, which differs")) << status;
+  EXPECT_TRUE(
+      absl::StrContains(status.message(), "network blue, which differs"))
+      << status;
 }
 
 TEST(MigrateTest, ErrorsNameTheBackend) {
@@ -128,7 +138,8 @@ TEST(MigrateTest, ErrorsNameTheBackend) {
   to.max_writes_ = 10;  // smaller than a batch
   status = MigrateRegistry(from, to);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(status.message(), "etcd://b: endpoints 1..25 of 120"))
+  EXPECT_TRUE(
+      absl::StrContains(status.message(), "etcd://b: endpoints 1..25 of 120"))
       << status;
 }
 

@@ -33,11 +33,13 @@ void LogProblems(const std::vector<std::string>& problems) {
 }
 
 absl::Status WithContext(const absl::Status& status, absl::string_view what) {
-  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message()));
 }
 
 absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
-  absl::StatusOr<etcd::RangeResult> range = client.RangePrefix(etcd::kRootPrefix);
+  absl::StatusOr<etcd::RangeResult> range =
+      client.RangePrefix(etcd::kRootPrefix);
   if (!range.ok()) {
     return WithContext(range.status(), "read registry");
   }
@@ -50,9 +52,11 @@ absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
 
 // Turns one watch event into a RecordChange; nullopt for index keys.
 std::optional<RecordChange> ToChange(const json& event, int64_t* mod_revision) {
-  absl::StatusOr<etcd::KeyValue> kv = etcd::DecodeKeyValue(event.value("kv", json::object()));
+  absl::StatusOr<etcd::KeyValue> kv =
+      etcd::DecodeKeyValue(event.value("kv", json::object()));
   if (!kv.ok()) {
-    std::cerr << "ovx registry: error: watch event: " << kv.status().message() << "\n";
+    std::cerr << "ovx registry: error: watch event: " << kv.status().message()
+              << "\n";
     return std::nullopt;
   }
   *mod_revision = std::max(*mod_revision, kv->mod_revision);
@@ -107,8 +111,8 @@ class EtcdWatcher : public Watcher {
       return event;
     }
     if (!unavailable_.ok()) return unavailable_;
-    return absl::DeadlineExceededError(
-        absl::StrCat("no registry change within ", absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no registry change within ", absl::FormatDuration(timeout)));
   }
 
  private:
@@ -156,7 +160,8 @@ class EtcdWatcher : public Watcher {
     if (result.value("canceled", false)) {
       *compacted = etcd::JsonInt64(result, "compact_revision");
       if (*compacted == 0) {
-        std::cerr << "ovx registry: watch " << client_->Describe() << " canceled: "
+        std::cerr << "ovx registry: watch " << client_->Describe()
+                  << " canceled: "
                   << result.value("cancel_reason", "no reason given") << "\n";
       }
       return false;
@@ -202,12 +207,13 @@ class EtcdWatcher : public Watcher {
       created_ = false;
       absl::Status status = client_->Stream(
           "/v3/watch", request,
-          [&](const json& message) { return OnMessage(message, &compacted); }, stop_);
+          [&](const json& message) { return OnMessage(message, &compacted); },
+          stop_);
       if (stop_.load()) break;
       if (compacted > 0) {
-        std::cerr << "ovx registry: watch " << client_->Describe() << ": revision "
-                  << next_revision_ << " compacted (at " << compacted
-                  << "), relisting\n";
+        std::cerr << "ovx registry: watch " << client_->Describe()
+                  << ": revision " << next_revision_ << " compacted (at "
+                  << compacted << "), relisting\n";
       } else if (!status.ok()) {
         std::cerr << "ovx registry: " << status.message() << ", relisting\n";
       }
@@ -235,11 +241,15 @@ class EtcdWatcher : public Watcher {
 
 class EtcdBackend : public RegistryBackend {
  public:
-  explicit EtcdBackend(std::shared_ptr<EtcdClient> client) : client_(std::move(client)) {}
+  explicit EtcdBackend(std::shared_ptr<EtcdClient> client)
+      : client_(std::move(client)) {}
 
-  absl::StatusOr<Snapshot> Load() override { return LoadFrom(*client_, nullptr); }
+  absl::StatusOr<Snapshot> Load() override {
+    return LoadFrom(*client_, nullptr);
+  }
 
-  absl::Status Update(const std::function<absl::Status(Snapshot&)>& mutate) override {
+  absl::Status Update(
+      const std::function<absl::Status(Snapshot&)>& mutate) override {
     std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
     for (int attempt = 1; attempt <= kUpdateAttempts; ++attempt) {
       etcd::RangeResult raw;
@@ -247,7 +257,8 @@ class EtcdBackend : public RegistryBackend {
       if (!before.ok()) return before.status();
       Snapshot after = *before;
       if (absl::Status status = mutate(after); !status.ok()) return status;
-      absl::StatusOr<std::optional<json>> txn = etcd::BuildUpdateTxn(raw, *before, after);
+      absl::StatusOr<std::optional<json>> txn =
+          etcd::BuildUpdateTxn(raw, *before, after);
       if (!txn.ok()) return txn.status();
       if (!txn->has_value()) return absl::OkStatus();  // nothing to write
       absl::StatusOr<etcd::TxnResult> result = client_->Txn(**txn);
@@ -259,10 +270,11 @@ class EtcdBackend : public RegistryBackend {
       std::uniform_int_distribution<int> jitter(1, 10 * std::min(attempt, 5));
       absl::SleepFor(absl::Milliseconds(jitter(rng)));
     }
-    return absl::AbortedError(absl::StrCat("write registry ", client_->Describe(),
-                                           ": gave up after ", kUpdateAttempts,
-                                           " attempts, other writers kept changing the "
-                                           "same records"));
+    return absl::AbortedError(
+        absl::StrCat("write registry ", client_->Describe(), ": gave up after ",
+                     kUpdateAttempts,
+                     " attempts, other writers kept changing the "
+                     "same records"));
   }
 
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(int64_t revision) override {
@@ -279,24 +291,28 @@ class EtcdBackend : public RegistryBackend {
 
 absl::StatusOr<std::unique_ptr<RegistryBackend>> OpenEtcdRegistry(
     const RegistryOptions& options) {
-  absl::StatusOr<std::vector<std::string>> members = etcd::ParseEtcdUrl(options.url);
+  absl::StatusOr<std::vector<std::string>> members =
+      etcd::ParseEtcdUrl(options.url);
   if (!members.ok()) return members.status();
-  for (const std::string* file : {&options.ca_file, &options.cert_file, &options.key_file}) {
+  for (const std::string* file :
+       {&options.ca_file, &options.cert_file, &options.key_file}) {
     if (!file->empty() && access(file->c_str(), R_OK) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("registry ", options.url, ": cannot read TLS file ", *file));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "registry ", options.url, ": cannot read TLS file ", *file));
     }
   }
   if (options.cert_file.empty() != options.key_file.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "registry ", options.url, ": a client certificate needs both cert and key files"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("registry ", options.url,
+                     ": a client certificate needs both cert and key files"));
   }
   etcd::EtcdClientOptions client_options;
   client_options.members = *std::move(members);
   client_options.ca_file = options.ca_file;
   client_options.cert_file = options.cert_file;
   client_options.key_file = options.key_file;
-  return std::make_unique<EtcdBackend>(std::make_shared<EtcdClient>(std::move(client_options)));
+  return std::make_unique<EtcdBackend>(
+      std::make_shared<EtcdClient>(std::move(client_options)));
 }
 
 }  // namespace ovx::controller

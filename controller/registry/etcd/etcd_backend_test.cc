@@ -17,8 +17,8 @@
 #include "controller/registry/etcd/etcd_client.h"
 #include "controller/registry/etcd/etcd_layout.h"
 #include "controller/registry/etcd/etcd_test_cluster.h"
-#include "controller/registry/record_json.h"
 #include "controller/registry/migrate.h"
+#include "controller/registry/record_json.h"
 #include "controller/registry/validate.h"
 
 namespace ovx::controller {
@@ -37,18 +37,24 @@ Snapshot Records(Snapshot s) {
   return s;
 }
 
-Network Blue() { return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/30"}; }
+Network Blue() {
+  return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/30"};
+}
 Node Host1() { return {.name = "host1", .vtep = "192.168.50.1"}; }
 
 // Adds endpoint `name` to blue on host1 through the real validation, which
 // allocates the lowest free IP of 10.10.0.0/30 (.1, then .2) and a MAC.
 absl::Status AddEp(Snapshot& s, const std::string& name) {
-  return AddEndpoint(s, Endpoint{.name = name, .network = "blue", .node = "host1"}).status();
+  return AddEndpoint(s,
+                     Endpoint{.name = name, .network = "blue", .node = "host1"})
+      .status();
 }
 
 absl::Status AddNetworkWithVni(Snapshot& s, int i, uint32_t vni) {
-  return AddNetwork(s, Network{.name = absl::StrCat("net", i), .vni = vni,
-                               .subnet = absl::StrCat("10.", 20 + i, ".0.0/24")})
+  return AddNetwork(s,
+                    Network{.name = absl::StrCat("net", i),
+                            .vni = vni,
+                            .subnet = absl::StrCat("10.", 20 + i, ".0.0/24")})
       .status();
 }
 
@@ -92,7 +98,9 @@ class EtcdBackendTest : public ::testing::Test {
  protected:
   void StartCluster(int members, bool tls = false) {
     if (etcd::FindEtcdBinary().empty()) {
-      if (InCi()) FAIL() << "no etcd binary: install etcd-server (scripts/install-deps.sh)";
+      if (InCi())
+        FAIL()
+            << "no etcd binary: install etcd-server (scripts/install-deps.sh)";
       GTEST_SKIP() << "no etcd binary";
     }
     auto cluster = EtcdTestCluster::Start(members, tls);
@@ -146,7 +154,8 @@ TEST_F(EtcdBackendTest, UpdateLoadRoundTripAndRevisionGrows) {
   EXPECT_EQ(Records(*empty), Snapshot{});
 
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   auto loaded = backend->Load();
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_GT(loaded->revision, empty->revision);
@@ -157,12 +166,13 @@ TEST_F(EtcdBackendTest, UpdateLoadRoundTripAndRevisionGrows) {
   EXPECT_EQ(IndexKeys()["/ovx/index/ip/blue/10.10.0.1"], "/ovx/endpoints/web1");
   EXPECT_EQ(IndexKeys()["/ovx/index/vni/100"], "/ovx/networks/blue");
   EXPECT_EQ(IndexKeys()["/ovx/index/vtep/192.168.50.1"], "/ovx/nodes/host1");
-  EXPECT_EQ(IndexKeys()[absl::StrCat("/ovx/index/mac/", loaded->endpoints.at("web1").mac)],
+  EXPECT_EQ(IndexKeys()[absl::StrCat("/ovx/index/mac/",
+                                     loaded->endpoints.at("web1").mac)],
             "/ovx/endpoints/web1");
 
   // A mutate error writes nothing.
-  absl::Status refused =
-      backend->Update([](Snapshot&) { return absl::InvalidArgumentError("no"); });
+  absl::Status refused = backend->Update(
+      [](Snapshot&) { return absl::InvalidArgumentError("no"); });
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   auto same = backend->Load();
   ASSERT_TRUE(same.ok());
@@ -187,9 +197,10 @@ constexpr absl::Duration kOverlap = absl::Milliseconds(200);
 
 // Forks `n` processes that wait at a barrier, then each run `update`;
 // returns their exit codes (0 = update OK, 3 = the expected error).
-std::vector<int> RaceProcesses(int n, const std::string& url,
-                               const std::function<absl::Status(RegistryBackend&, int)>& update,
-                               absl::string_view expected_error) {
+std::vector<int> RaceProcesses(
+    int n, const std::string& url,
+    const std::function<absl::Status(RegistryBackend&, int)>& update,
+    absl::string_view expected_error) {
   int barrier[2];
   if (pipe(barrier) != 0) return {};
   std::vector<pid_t> children;
@@ -223,7 +234,8 @@ std::vector<int> RaceProcesses(int n, const std::string& url,
 TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
   auto backend = Open();
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "first"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "first"); }).ok());
 
   constexpr int kRacers = 6;
   std::vector<int> codes = RaceProcesses(
@@ -285,7 +297,8 @@ TEST_F(EtcdBackendTest, WatchDeliversAnotherClientsChangesIncrementally) {
   ASSERT_TRUE(watcher.ok()) << watcher.status();
 
   auto quiet = (*watcher)->Next(absl::Milliseconds(300));
-  EXPECT_EQ(quiet.status().code(), absl::StatusCode::kDeadlineExceeded) << quiet.status();
+  EXPECT_EQ(quiet.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << quiet.status();
 
   ASSERT_TRUE(AddBlueAndHost1(*writer).ok());
   auto event = (*watcher)->Next(absl::Seconds(5));
@@ -319,8 +332,10 @@ TEST_F(EtcdBackendTest, WatchFromACompactedRevisionRelists) {
   auto start = backend->Load();
   ASSERT_TRUE(start.ok());
   ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "web2"); }).ok());
   auto now = backend->Load();
   ASSERT_TRUE(now.ok());
   etcd::EtcdClient client = Client();
@@ -363,7 +378,9 @@ TEST_F(EtcdBackendTest, CompactionUnderARunningWatchKeepsItsSnapshotRight) {
                     })
                     .ok());
     if (i == 2) {
-      EXPECT_EQ(cluster_->Etcdctl(absl::StrCat("compact ", writer->Load()->revision)), 0);
+      EXPECT_EQ(
+          cluster_->Etcdctl(absl::StrCat("compact ", writer->Load()->revision)),
+          0);
     }
   }
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(10)));
@@ -393,12 +410,15 @@ TEST_F(EtcdBackendTest, OutageGivesUnavailableAndRestartResyncs) {
   EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
   EXPECT_TRUE(absl::StrContains(failed.status().message(), cluster_->Url()))
       << failed.status();
-  EXPECT_TRUE(absl::IsUnavailable((*watcher)->Next(absl::Milliseconds(100)).status()));
+  EXPECT_TRUE(
+      absl::IsUnavailable((*watcher)->Next(absl::Milliseconds(100)).status()));
 
   ASSERT_TRUE(cluster_->Restart(0).ok());
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   int snapshots = 0;
-  EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15), &snapshots));
+  EXPECT_TRUE(
+      Converges(**watcher, *backend, state, absl::Seconds(15), &snapshots));
   EXPECT_GE(snapshots, 1);
   EXPECT_EQ(state.endpoints.at("web1").ip, "10.10.0.1");
 }
@@ -411,15 +431,20 @@ TEST_F(EtcdBackendTest, UnreachableAndMalformedUrlsGiveClearErrors) {
   ASSERT_NE(backend, nullptr);
   auto loaded = backend->Load();
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(absl::StrContains(loaded.status().message(), url)) << loaded.status();
-  absl::Status update = backend->Update([](Snapshot&) { return absl::OkStatus(); });
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), url))
+      << loaded.status();
+  absl::Status update =
+      backend->Update([](Snapshot&) { return absl::OkStatus(); });
   EXPECT_EQ(update.code(), absl::StatusCode::kUnavailable) << update;
 
-  for (const char* bad : {"etcd://", "etcd://host", "etcd://host:99999", "http://h:1"}) {
+  for (const char* bad :
+       {"etcd://", "etcd://host", "etcd://host:99999", "http://h:1"}) {
     auto opened = OpenEtcdRegistry({.url = bad});
-    EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
   }
-  auto no_ca = OpenEtcdRegistry({.url = "etcd://127.0.0.1:2379", .ca_file = "/nonexistent"});
+  auto no_ca = OpenEtcdRegistry(
+      {.url = "etcd://127.0.0.1:2379", .ca_file = "/nonexistent"});
   EXPECT_EQ(no_ca.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(no_ca.status().message(), "/nonexistent"));
 }
@@ -447,7 +472,8 @@ TEST_F(EtcdBackendTest, BadRecordIsReportedByKeyAndSkipped) {
   EXPECT_EQ(Records(*loaded), Records(*start));
 
   // Updates still work and can replace the bad record.
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "bad"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "bad"); }).ok());
   loaded = backend->Load();
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->endpoints.at("bad").ip, "10.10.0.1");
@@ -462,30 +488,36 @@ TEST_F(EtcdBackendTest, MigrateCopiesAFileRegistryIntoEtcd) {
   } cleanup{dir};
 
   // Both through OpenRegistry, the way ovxctl gets them.
-  auto file = OpenRegistry({.url = absl::StrCat("file:", dir, "/registry.json")});
+  auto file =
+      OpenRegistry({.url = absl::StrCat("file:", dir, "/registry.json")});
   ASSERT_TRUE(file.ok()) << file.status();
   auto etcd = OpenRegistry({.url = cluster_->Url()});
   ASSERT_TRUE(etcd.ok()) << etcd.status();
-  ASSERT_TRUE((*file)
-                  ->Update([](Snapshot& s) -> absl::Status {
-                    if (auto n = AddNetwork(s, {.name = "blue", .vni = 100,
-                                                .subnet = "10.10.0.0/24"});
-                        !n.ok()) {
-                      return n.status();
-                    }
-                    if (auto n = AddNode(s, Host1()); !n.ok()) return n.status();
-                    for (int i = 0; i < 70; ++i) {
-                      auto ep = AddEndpoint(s, {.name = absl::StrCat("ep", i),
-                                                .network = "blue",
-                                                .node = "host1",
-                                                .iface = absl::StrCat("veth", i)});
-                      if (!ep.ok()) return ep.status();
-                    }
-                    s.policies["web"] = {.name = "web", .network = "blue", .from = "*",
-                                         .to = "app=web", .proto = "tcp", .port = "80"};
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      (*file)
+          ->Update([](Snapshot& s) -> absl::Status {
+            if (auto n = AddNetwork(
+                    s, {.name = "blue", .vni = 100, .subnet = "10.10.0.0/24"});
+                !n.ok()) {
+              return n.status();
+            }
+            if (auto n = AddNode(s, Host1()); !n.ok()) return n.status();
+            for (int i = 0; i < 70; ++i) {
+              auto ep = AddEndpoint(s, {.name = absl::StrCat("ep", i),
+                                        .network = "blue",
+                                        .node = "host1",
+                                        .iface = absl::StrCat("veth", i)});
+              if (!ep.ok()) return ep.status();
+            }
+            s.policies["web"] = {.name = "web",
+                                 .network = "blue",
+                                 .from = "*",
+                                 .to = "app=web",
+                                 .proto = "tcp",
+                                 .port = "80"};
+            return absl::OkStatus();
+          })
+          .ok());
 
   absl::Status migrated = MigrateRegistry(**file, **etcd);
   ASSERT_TRUE(migrated.ok()) << migrated;
@@ -525,7 +557,8 @@ TEST_F(EtcdClusterTest, WritesAndWatchSurviveLosingAMember) {
 
   // Member 0 is the one the client talks to first.
   cluster_->Kill(0);
-  ASSERT_TRUE(backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(
+      backend->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   EXPECT_TRUE(Converges(**watcher, *backend, state, absl::Seconds(15)));
   EXPECT_EQ(state.endpoints.at("web1").ip, "10.10.0.1");
 
@@ -578,7 +611,8 @@ TEST_F(EtcdTlsTest, ClientCertificatesOverHttps) {
   auto watcher = (*backend)->Watch(start->revision);
   ASSERT_TRUE(watcher.ok());
   Snapshot state = *start;
-  ASSERT_TRUE((*backend)->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
+  ASSERT_TRUE(
+      (*backend)->Update([](Snapshot& s) { return AddEp(s, "web1"); }).ok());
   EXPECT_TRUE(Converges(**watcher, **backend, state, absl::Seconds(10)));
 
   // Without a client certificate the cluster refuses us, and says where.

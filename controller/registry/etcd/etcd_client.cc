@@ -59,8 +59,9 @@ CurlHandle NewHandle(const EtcdClientOptions& options, const std::string& url,
   // etcd is reached directly; an http_proxy meant for the outside must not
   // capture the registry.
   curl_easy_setopt(h, CURLOPT_PROXY, "");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
+  curl_easy_setopt(
+      h, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
   // A dead peer behind a silent network must not hang a watch forever.
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
@@ -91,9 +92,9 @@ absl::Status GatewayError(long http_code, const std::string& body,
     return absl::Status(FromGrpcCode(code),
                         absl::StrCat(where, ": ", j.value("message", "")));
   }
-  return absl::UnknownError(absl::StrCat(where, ": HTTP ", http_code,
-                                         " (not an etcd v3 member?) ",
-                                         absl::StripAsciiWhitespace(body.substr(0, 200))));
+  return absl::UnknownError(
+      absl::StrCat(where, ": HTTP ", http_code, " (not an etcd v3 member?) ",
+                   absl::StripAsciiWhitespace(body.substr(0, 200))));
 }
 
 }  // namespace
@@ -101,8 +102,8 @@ absl::Status GatewayError(long http_code, const std::string& body,
 absl::StatusOr<std::vector<std::string>> ParseEtcdUrl(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, kScheme)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("registry URL ", url, ": expected etcd://HOST:PORT[,HOST:PORT...]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "registry URL ", url, ": expected etcd://HOST:PORT[,HOST:PORT...]"));
   }
   std::vector<std::string> members;
   for (absl::string_view member : absl::StrSplit(rest, ',')) {
@@ -134,7 +135,9 @@ std::string PrefixEnd(absl::string_view prefix) {
   return std::string(1, '\0');  // the whole keyspace
 }
 
-std::string Base64(absl::string_view bytes) { return absl::Base64Escape(bytes); }
+std::string Base64(absl::string_view bytes) {
+  return absl::Base64Escape(bytes);
+}
 
 absl::StatusOr<std::string> Unbase64(absl::string_view text) {
   std::string out;
@@ -168,7 +171,8 @@ absl::StatusOr<KeyValue> DecodeKeyValue(const nlohmann::json& kv) {
   return out;
 }
 
-EtcdClient::EtcdClient(EtcdClientOptions options) : options_(std::move(options)) {}
+EtcdClient::EtcdClient(EtcdClientOptions options)
+    : options_(std::move(options)) {}
 
 std::string EtcdClient::Describe() const {
   return absl::StrCat(kScheme, absl::StrJoin(options_.members, ","));
@@ -177,7 +181,8 @@ std::string EtcdClient::Describe() const {
 std::string EtcdClient::MemberUrl(size_t index, absl::string_view path) const {
   bool tls = !options_.ca_file.empty() || !options_.cert_file.empty() ||
              !options_.key_file.empty();
-  return absl::StrCat(tls ? "https://" : "http://", options_.members[index], path);
+  return absl::StrCat(tls ? "https://" : "http://", options_.members[index],
+                      path);
 }
 
 absl::StatusOr<nlohmann::json> EtcdClient::Call(absl::string_view path,
@@ -197,7 +202,8 @@ absl::StatusOr<nlohmann::json> EtcdClient::CallOnce(absl::string_view path,
                                                     const nlohmann::json& body,
                                                     bool* electing) {
   const std::string payload = body.dump();
-  CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  CurlHeaders headers(
+      curl_slist_append(nullptr, "Content-Type: application/json"));
   const size_t n = options_.members.size();
   const size_t start = current_.load();
   std::vector<std::string> failures;
@@ -210,15 +216,17 @@ absl::StatusOr<nlohmann::json> EtcdClient::CallOnce(absl::string_view path,
     std::string response;
     CURL* h = handle.get();
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(absl::ToInt64Milliseconds(options_.request_timeout)));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+                     static_cast<long>(payload.size()));
+    curl_easy_setopt(
+        h, CURLOPT_TIMEOUT_MS,
+        static_cast<long>(absl::ToInt64Milliseconds(options_.request_timeout)));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, AppendToString);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-      failures.push_back(
-          absl::StrCat(options_.members[index], ": ", CurlError(rc, error_buffer)));
+      failures.push_back(absl::StrCat(options_.members[index], ": ",
+                                      CurlError(rc, error_buffer)));
       continue;
     }
     long http_code = 0;
@@ -235,17 +243,20 @@ absl::StatusOr<nlohmann::json> EtcdClient::CallOnce(absl::string_view path,
     }
     nlohmann::json j = nlohmann::json::parse(response, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      return absl::DataLossError(absl::StrCat(url, ": response is not JSON: ", response));
+      return absl::DataLossError(
+          absl::StrCat(url, ": response is not JSON: ", response));
     }
     current_.store(index);
     return j;
   }
-  return absl::UnavailableError(absl::StrCat("no member of ", Describe(), " reachable (",
-                                             absl::StrJoin(failures, "; "), ")"));
+  return absl::UnavailableError(
+      absl::StrCat("no member of ", Describe(), " reachable (",
+                   absl::StrJoin(failures, "; "), ")"));
 }
 
 absl::StatusOr<RangeResult> EtcdClient::RangePrefix(absl::string_view prefix) {
-  nlohmann::json body = {{"key", Base64(prefix)}, {"range_end", Base64(PrefixEnd(prefix))}};
+  nlohmann::json body = {{"key", Base64(prefix)},
+                         {"range_end", Base64(PrefixEnd(prefix))}};
   absl::StatusOr<nlohmann::json> j = Call("/v3/kv/range", body);
   if (!j.ok()) return j.status();
   RangeResult result;
@@ -275,7 +286,8 @@ absl::Status EtcdClient::Put(absl::string_view key, absl::string_view value) {
 }
 
 absl::Status EtcdClient::Compact(int64_t revision) {
-  nlohmann::json body = {{"revision", std::to_string(revision)}, {"physical", true}};
+  nlohmann::json body = {{"revision", std::to_string(revision)},
+                         {"physical", true}};
   return Call("/v3/kv/compaction", body).status();
 }
 
@@ -285,9 +297,9 @@ struct StreamState {
   const std::function<bool(const nlohmann::json&)>* on_message = nullptr;
   const std::atomic<bool>* stop = nullptr;
   std::string buffer;
-  bool received = false;   // any byte: the member answered
-  bool finished = false;   // on_message asked to end the stream
-  std::string bad_line;    // a line that was not JSON
+  bool received = false;  // any byte: the member answered
+  bool finished = false;  // on_message asked to end the stream
+  std::string bad_line;   // a line that was not JSON
 };
 
 size_t StreamWrite(char* data, size_t size, size_t count, void* opaque) {
@@ -313,7 +325,8 @@ size_t StreamWrite(char* data, size_t size, size_t count, void* opaque) {
   return size * count;
 }
 
-int StreamProgress(void* opaque, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+int StreamProgress(void* opaque, curl_off_t, curl_off_t, curl_off_t,
+                   curl_off_t) {
   auto* state = static_cast<StreamState*>(opaque);
   return state->stop->load() ? 1 : 0;
 }
@@ -338,7 +351,8 @@ CURLcode PerformUntilStopped(CURL* h, const std::atomic<bool>& stop) {
   CURLcode rc = stop.load() ? CURLE_ABORTED_BY_CALLBACK : CURLE_RECV_ERROR;
   int left = 0;
   while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
-    if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) rc = msg->data.result;
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+      rc = msg->data.result;
   }
   curl_multi_remove_handle(multi.get(), h);
   return rc;
@@ -351,7 +365,8 @@ absl::Status EtcdClient::Stream(
     const std::function<bool(const nlohmann::json&)>& on_message,
     const std::atomic<bool>& stop) {
   const std::string payload = body.dump();
-  CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  CurlHeaders headers(
+      curl_slist_append(nullptr, "Content-Type: application/json"));
   const size_t n = options_.members.size();
   const size_t start = current_.load();
   std::vector<std::string> failures;
@@ -366,7 +381,8 @@ absl::Status EtcdClient::Stream(
     state.stop = &stop;
     CURL* h = handle.get();
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+                     static_cast<long>(payload.size()));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, StreamWrite);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -388,17 +404,19 @@ absl::Status EtcdClient::Stream(
     }
     if (state.received) {
       current_.store(index);
-      return absl::UnavailableError(absl::StrCat(
-          url, ": stream broke: ",
-          rc == CURLE_OK ? "closed by the server" : CurlError(rc, error_buffer)));
+      return absl::UnavailableError(
+          absl::StrCat(url, ": stream broke: ",
+                       rc == CURLE_OK ? "closed by the server"
+                                      : CurlError(rc, error_buffer)));
     }
-    failures.push_back(absl::StrCat(options_.members[index], ": ",
-                                    rc == CURLE_OK ? "empty response"
-                                                   : CurlError(rc, error_buffer)));
+    failures.push_back(absl::StrCat(
+        options_.members[index], ": ",
+        rc == CURLE_OK ? "empty response" : CurlError(rc, error_buffer)));
   }
   if (stop.load()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("no member of ", Describe(), " reachable (",
-                                             absl::StrJoin(failures, "; "), ")"));
+  return absl::UnavailableError(
+      absl::StrCat("no member of ", Describe(), " reachable (",
+                   absl::StrJoin(failures, "; "), ")"));
 }
 
 }  // namespace ovx::controller::etcd

@@ -83,9 +83,10 @@ class EtcdClient {
   // becomes true or the stream breaks. Returns OK when on_message or stop
   // ended it, Unavailable when no member could be reached or the stream
   // broke.
-  absl::Status Stream(absl::string_view path, const nlohmann::json& body,
-                      const std::function<bool(const nlohmann::json&)>& on_message,
-                      const std::atomic<bool>& stop);
+  absl::Status Stream(
+      absl::string_view path, const nlohmann::json& body,
+      const std::function<bool(const nlohmann::json&)>& on_message,
+      const std::atomic<bool>& stop);
 
   // "etcd://127.0.0.1:2379,127.0.0.1:22379"
   std::string Describe() const;
@@ -95,7 +96,8 @@ class EtcdClient {
   // One round over the members; `electing` tells whether one of them was
   // reachable but without a leader.
   absl::StatusOr<nlohmann::json> CallOnce(absl::string_view path,
-                                          const nlohmann::json& body, bool* electing);
+                                          const nlohmann::json& body,
+                                          bool* electing);
 
   EtcdClientOptions options_;
   std::atomic<size_t> current_{0};  // the member that answered last

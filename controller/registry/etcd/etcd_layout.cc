@@ -38,10 +38,14 @@ void Insert(const RecordChange& change, std::map<std::string, T>& records) {
 // Calls fn(kind, name, record-as-Record) for every record of a snapshot.
 template <typename Fn>
 void ForEachRecord(const Snapshot& snap, Fn fn) {
-  for (const auto& [name, r] : snap.networks) fn(RecordKind::kNetwork, name, Record(r));
-  for (const auto& [name, r] : snap.nodes) fn(RecordKind::kNode, name, Record(r));
-  for (const auto& [name, r] : snap.endpoints) fn(RecordKind::kEndpoint, name, Record(r));
-  for (const auto& [name, r] : snap.policies) fn(RecordKind::kPolicy, name, Record(r));
+  for (const auto& [name, r] : snap.networks)
+    fn(RecordKind::kNetwork, name, Record(r));
+  for (const auto& [name, r] : snap.nodes)
+    fn(RecordKind::kNode, name, Record(r));
+  for (const auto& [name, r] : snap.endpoints)
+    fn(RecordKind::kEndpoint, name, Record(r));
+  for (const auto& [name, r] : snap.policies)
+    fn(RecordKind::kPolicy, name, Record(r));
 }
 
 // All records keyed by their etcd key.
@@ -93,7 +97,8 @@ class TxnBuilder {
 
   void Put(const std::string& key, const std::string& value) {
     Unchanged(key);
-    success_.push_back({{"request_put", {{"key", Base64(key)}, {"value", Base64(value)}}}});
+    success_.push_back(
+        {{"request_put", {{"key", Base64(key)}, {"value", Base64(value)}}}});
   }
 
   void Delete(const std::string& key) {
@@ -117,19 +122,22 @@ std::string RecordKey(RecordKind kind, absl::string_view name) {
   return absl::StrCat(kRootPrefix, Folder(kind), "/", name);
 }
 
-std::optional<std::pair<RecordKind, std::string>> ParseRecordKey(absl::string_view key) {
+std::optional<std::pair<RecordKind, std::string>> ParseRecordKey(
+    absl::string_view key) {
   if (!absl::ConsumePrefix(&key, kRootPrefix)) return std::nullopt;
   for (RecordKind kind : kKinds) {
     absl::string_view rest = key;
-    if (absl::ConsumePrefix(&rest, Folder(kind)) && absl::ConsumePrefix(&rest, "/") &&
-        !rest.empty() && !absl::StrContains(rest, '/')) {
+    if (absl::ConsumePrefix(&rest, Folder(kind)) &&
+        absl::ConsumePrefix(&rest, "/") && !rest.empty() &&
+        !absl::StrContains(rest, '/')) {
       return std::make_pair(kind, std::string(rest));
     }
   }
   return std::nullopt;
 }
 
-absl::StatusOr<RecordChange> DecodeRecord(RecordKind kind, absl::string_view name,
+absl::StatusOr<RecordChange> DecodeRecord(RecordKind kind,
+                                          absl::string_view name,
                                           absl::string_view key,
                                           absl::string_view value) {
   json j = json::parse(value, nullptr, false);
@@ -140,23 +148,28 @@ absl::StatusOr<RecordChange> DecodeRecord(RecordKind kind, absl::string_view nam
   }
   absl::StatusOr<Record> record = RecordFromJson(kind, j);
   if (!record.ok()) {
-    return absl::Status(record.status().code(),
-                        absl::StrCat("etcd key ", key, ": ", record.status().message()));
+    return absl::Status(
+        record.status().code(),
+        absl::StrCat("etcd key ", key, ": ", record.status().message()));
   }
   if (NameOf(*record) != name) {
-    return absl::DataLossError(absl::StrCat("etcd key ", key, ": record is named '",
-                                            NameOf(*record), "', not '", name, "'"));
+    return absl::DataLossError(
+        absl::StrCat("etcd key ", key, ": record is named '", NameOf(*record),
+                     "', not '", name, "'"));
   }
   RecordChange change;
   change.kind = kind;
   change.name = std::string(name);
   change.value = std::visit(
-      [](auto& r) -> std::variant<Network, Node, Endpoint, Policy> { return std::move(r); },
+      [](auto& r) -> std::variant<Network, Node, Endpoint, Policy> {
+        return std::move(r);
+      },
       *record);
   return change;
 }
 
-Snapshot DecodeSnapshot(const RangeResult& range, std::vector<std::string>* problems) {
+Snapshot DecodeSnapshot(const RangeResult& range,
+                        std::vector<std::string>* problems) {
   Snapshot snap;
   snap.revision = range.revision;
   for (const KeyValue& kv : range.kvs) {
@@ -166,7 +179,8 @@ Snapshot DecodeSnapshot(const RangeResult& range, std::vector<std::string>* prob
         DecodeRecord(parsed->first, parsed->second, kv.key, kv.value);
     if (!change.ok()) {
       if (problems != nullptr) {
-        problems->push_back(absl::StrCat(change.status().message(), " (record skipped)"));
+        problems->push_back(
+            absl::StrCat(change.status().message(), " (record skipped)"));
       }
       continue;
     }
@@ -221,8 +235,8 @@ absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
             absl::StrCat("IP ", ep.ip, " in network ", ep.network));
     }
     if (!ep.mac.empty()) {
-      claim(absl::StrCat(kIndexPrefix, "mac/", absl::AsciiStrToLower(ep.mac)), owner,
-            absl::StrCat("MAC ", ep.mac));
+      claim(absl::StrCat(kIndexPrefix, "mac/", absl::AsciiStrToLower(ep.mac)),
+            owner, absl::StrCat("MAC ", ep.mac));
     }
   }
   if (!status.ok()) return status;
@@ -262,17 +276,21 @@ absl::StatusOr<std::optional<json>> BuildUpdateTxn(const RangeResult& range,
 
   // A record written here must not lose what it points to meanwhile.
   for (const std::string& parent : parents) {
-    if (!changed.contains(parent) && txn.Read(parent) != nullptr) txn.Unchanged(parent);
+    if (!changed.contains(parent) && txn.Read(parent) != nullptr)
+      txn.Unchanged(parent);
   }
   // Removing a network or node must not race with a record joining it.
   if (removes_parent) {
-    txn.PrefixUnchangedSince(RecordKey(RecordKind::kEndpoint, ""), range.revision);
-    txn.PrefixUnchangedSince(RecordKey(RecordKind::kPolicy, ""), range.revision);
+    txn.PrefixUnchangedSince(RecordKey(RecordKind::kEndpoint, ""),
+                             range.revision);
+    txn.PrefixUnchangedSince(RecordKey(RecordKind::kPolicy, ""),
+                             range.revision);
   }
 
   // Index keys: make etcd's set equal to the one `after` implies. Creating one
   // that another writer created meanwhile fails the compare: uniqueness.
-  absl::StatusOr<std::map<std::string, std::string>> index = IndexKeys(after, changed);
+  absl::StatusOr<std::map<std::string, std::string>> index =
+      IndexKeys(after, changed);
   if (!index.ok()) return index.status();
   for (const auto& [key, owner] : *index) {
     const KeyValue* kv = txn.Read(key);

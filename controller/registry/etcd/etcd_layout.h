@@ -32,16 +32,19 @@ inline constexpr char kIndexPrefix[] = "/ovx/index/";
 std::string RecordKey(RecordKind kind, absl::string_view name);
 
 // (kind, name) of a record key; nullopt for index or foreign keys.
-std::optional<std::pair<RecordKind, std::string>> ParseRecordKey(absl::string_view key);
+std::optional<std::pair<RecordKind, std::string>> ParseRecordKey(
+    absl::string_view key);
 
 // Decodes one record value read at `key`. The error names the key.
-absl::StatusOr<RecordChange> DecodeRecord(RecordKind kind, absl::string_view name,
+absl::StatusOr<RecordChange> DecodeRecord(RecordKind kind,
+                                          absl::string_view name,
                                           absl::string_view key,
                                           absl::string_view value);
 
 // Every record of a range over kRootPrefix. Keys that do not decode are
 // skipped; each one adds a message naming the key to `problems`.
-Snapshot DecodeSnapshot(const RangeResult& range, std::vector<std::string>* problems);
+Snapshot DecodeSnapshot(const RangeResult& range,
+                        std::vector<std::string>* problems);
 
 // Index key -> owning record key for `snap`. Two records claiming the same
 // index key is an error when one of them is in `changed` (record keys this
@@ -52,9 +55,8 @@ absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
 // The TxnRequest that turns `before` (decoded from `range`) into `after`,
 // guarded so that it fails if anything it depends on changed since `range`
 // was read. nullopt when there is nothing to write.
-absl::StatusOr<std::optional<nlohmann::json>> BuildUpdateTxn(const RangeResult& range,
-                                                             const Snapshot& before,
-                                                             const Snapshot& after);
+absl::StatusOr<std::optional<nlohmann::json>> BuildUpdateTxn(
+    const RangeResult& range, const Snapshot& before, const Snapshot& after);
 
 }  // namespace ovx::controller::etcd
 

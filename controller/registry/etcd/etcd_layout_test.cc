@@ -9,15 +9,21 @@ namespace {
 
 using nlohmann::json;
 
-Network Blue() { return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/24"}; }
+Network Blue() {
+  return {.name = "blue", .vni = 100, .subnet = "10.10.0.0/24"};
+}
 Node Host1() { return {.name = "host1", .vtep = "192.168.50.1"}; }
 Endpoint Web1() {
-  return {.name = "web1", .network = "blue", .node = "host1", .ip = "10.10.0.5",
+  return {.name = "web1",
+          .network = "blue",
+          .node = "host1",
+          .ip = "10.10.0.5",
           .mac = "02:00:00:00:00:05"};
 }
 
 KeyValue Kv(const std::string& key, const std::string& value, int64_t rev) {
-  return {.key = key, .value = value, .create_revision = rev, .mod_revision = rev};
+  return {
+      .key = key, .value = value, .create_revision = rev, .mod_revision = rev};
 }
 
 // The range etcd would return for `snap` with its index keys, every key at
@@ -26,12 +32,15 @@ RangeResult RangeOf(const Snapshot& snap) {
   RangeResult r;
   r.revision = 7;
   for (const auto& [n, v] : snap.networks)
-    r.kvs.push_back(Kv(RecordKey(RecordKind::kNetwork, n), ToJson(v).dump(), 7));
+    r.kvs.push_back(
+        Kv(RecordKey(RecordKind::kNetwork, n), ToJson(v).dump(), 7));
   for (const auto& [n, v] : snap.nodes)
     r.kvs.push_back(Kv(RecordKey(RecordKind::kNode, n), ToJson(v).dump(), 7));
   for (const auto& [n, v] : snap.endpoints)
-    r.kvs.push_back(Kv(RecordKey(RecordKind::kEndpoint, n), ToJson(v).dump(), 7));
-  absl::StatusOr<std::map<std::string, std::string>> index = IndexKeys(snap, {});
+    r.kvs.push_back(
+        Kv(RecordKey(RecordKind::kEndpoint, n), ToJson(v).dump(), 7));
+  absl::StatusOr<std::map<std::string, std::string>> index =
+      IndexKeys(snap, {});
   EXPECT_TRUE(index.ok()) << index.status();
   if (index.ok()) {
     for (const auto& [key, owner] : *index) r.kvs.push_back(Kv(key, owner, 7));
@@ -44,10 +53,12 @@ std::vector<std::string> Compares(const json& txn) {
   std::vector<std::string> out;
   for (const json& c : txn["compare"]) {
     std::string target = c["target"];
-    std::string value = target == "MOD" ? c["mod_revision"] : c["create_revision"];
+    std::string value =
+        target == "MOD" ? c["mod_revision"] : c["create_revision"];
     std::string key = *Unbase64(c["key"].get<std::string>());
     if (c.contains("range_end")) key += "*";
-    out.push_back(target + " " + c["result"].get<std::string>() + " " + key + " " + value);
+    out.push_back(target + " " + c["result"].get<std::string>() + " " + key +
+                  " " + value);
   }
   return out;
 }
@@ -55,9 +66,12 @@ std::vector<std::string> Ops(const json& txn) {
   std::vector<std::string> out;
   for (const json& op : txn["success"]) {
     if (op.contains("request_put")) {
-      out.push_back("put " + *Unbase64(op["request_put"]["key"].get<std::string>()));
+      out.push_back("put " +
+                    *Unbase64(op["request_put"]["key"].get<std::string>()));
     } else {
-      out.push_back("del " + *Unbase64(op["request_delete_range"]["key"].get<std::string>()));
+      out.push_back(
+          "del " +
+          *Unbase64(op["request_delete_range"]["key"].get<std::string>()));
     }
   }
   return out;
@@ -85,8 +99,10 @@ TEST(EtcdLayoutTest, DecodeSkipsBadRecordsAndNamesTheKey) {
   snap.networks["blue"] = Blue();
   RangeResult r = RangeOf(snap);
   r.kvs.push_back(Kv("/ovx/endpoints/bad", "not json", 8));
-  r.kvs.push_back(Kv("/ovx/nodes/future", R"({"schema":99,"name":"future"})", 8));
-  r.kvs.push_back(Kv("/ovx/nodes/other", ToJson(Host1()).dump(), 8));  // wrong name
+  r.kvs.push_back(
+      Kv("/ovx/nodes/future", R"({"schema":99,"name":"future"})", 8));
+  r.kvs.push_back(
+      Kv("/ovx/nodes/other", ToJson(Host1()).dump(), 8));  // wrong name
   std::vector<std::string> problems;
   Snapshot got = DecodeSnapshot(r, &problems);
   EXPECT_EQ(got.revision, 7);
@@ -94,10 +110,13 @@ TEST(EtcdLayoutTest, DecodeSkipsBadRecordsAndNamesTheKey) {
   EXPECT_TRUE(got.endpoints.empty());
   EXPECT_TRUE(got.nodes.empty());
   ASSERT_EQ(problems.size(), 3u);
-  EXPECT_NE(problems[0].find("/ovx/endpoints/bad"), std::string::npos) << problems[0];
-  EXPECT_NE(problems[1].find("/ovx/nodes/future"), std::string::npos) << problems[1];
+  EXPECT_NE(problems[0].find("/ovx/endpoints/bad"), std::string::npos)
+      << problems[0];
+  EXPECT_NE(problems[1].find("/ovx/nodes/future"), std::string::npos)
+      << problems[1];
   EXPECT_NE(problems[1].find("newer"), std::string::npos) << problems[1];
-  EXPECT_NE(problems[2].find("/ovx/nodes/other"), std::string::npos) << problems[2];
+  EXPECT_NE(problems[2].find("/ovx/nodes/other"), std::string::npos)
+      << problems[2];
 }
 
 TEST(EtcdLayoutTest, NewEndpointCreatesIndexKeysGuardedByCreateRevision) {
@@ -114,13 +133,14 @@ TEST(EtcdLayoutTest, NewEndpointCreatesIndexKeysGuardedByCreateRevision) {
                             "put /ovx/index/ip/blue/10.10.0.5",
                             "put /ovx/index/mac/02:00:00:00:00:05",
                         }));
-  EXPECT_EQ(Compares(**txn), (std::vector<std::string>{
-                                 "CREATE EQUAL /ovx/endpoints/web1 0",
-                                 "MOD EQUAL /ovx/networks/blue 7",
-                                 "MOD EQUAL /ovx/nodes/host1 7",
-                                 "CREATE EQUAL /ovx/index/ip/blue/10.10.0.5 0",
-                                 "CREATE EQUAL /ovx/index/mac/02:00:00:00:00:05 0",
-                             }));
+  EXPECT_EQ(Compares(**txn),
+            (std::vector<std::string>{
+                "CREATE EQUAL /ovx/endpoints/web1 0",
+                "MOD EQUAL /ovx/networks/blue 7",
+                "MOD EQUAL /ovx/nodes/host1 7",
+                "CREATE EQUAL /ovx/index/ip/blue/10.10.0.5 0",
+                "CREATE EQUAL /ovx/index/mac/02:00:00:00:00:05 0",
+            }));
 }
 
 TEST(EtcdLayoutTest, DeletingANetworkGuardsAgainstNewMembers) {
@@ -130,7 +150,7 @@ TEST(EtcdLayoutTest, DeletingANetworkGuardsAgainstNewMembers) {
   auto txn = BuildUpdateTxn(RangeOf(before), before, after);
   ASSERT_TRUE(txn.ok()) << txn.status();
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{"del /ovx/networks/blue",
-                                                   "del /ovx/index/vni/100"}));
+                                                  "del /ovx/index/vni/100"}));
   EXPECT_EQ(Compares(**txn), (std::vector<std::string>{
                                  "MOD EQUAL /ovx/networks/blue 7",
                                  "MOD LESS /ovx/endpoints/* 8",
@@ -159,7 +179,8 @@ TEST(EtcdLayoutTest, ChangedRecordClaimingATakenIpIsRefused) {
   after.endpoints["web2"] = web2;
   auto txn = BuildUpdateTxn(RangeOf(before), before, after);
   EXPECT_EQ(txn.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(txn.status().message().find("IP 10.10.0.5 in network blue"), std::string::npos)
+  EXPECT_NE(txn.status().message().find("IP 10.10.0.5 in network blue"),
+            std::string::npos)
       << txn.status();
 }
 
@@ -172,8 +193,9 @@ TEST(EtcdLayoutTest, StaleIndexKeysAreRepaired) {
   after.networks["blue"].mtu = 1400;
   auto txn = BuildUpdateTxn(r, snap, after);
   ASSERT_TRUE(txn.ok()) << txn.status();
-  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{"put /ovx/networks/blue",
-                                                   "del /ovx/index/ip/blue/10.10.0.9"}));
+  EXPECT_EQ(Ops(**txn),
+            (std::vector<std::string>{"put /ovx/networks/blue",
+                                      "del /ovx/index/ip/blue/10.10.0.9"}));
 }
 
 }  // namespace

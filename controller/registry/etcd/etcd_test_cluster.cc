@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,7 +28,8 @@ namespace {
 // A port the kernel just handed out on loopback; etcd binds it right after.
 absl::StatusOr<int> FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -37,7 +38,8 @@ absl::StatusOr<int> FreePort() {
       getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     int err = errno;
     close(fd);
-    return absl::InternalError(absl::StrCat("bind loopback port: ", strerror(err)));
+    return absl::InternalError(
+        absl::StrCat("bind loopback port: ", strerror(err)));
   }
   close(fd);
   return ntohs(addr.sin_port);
@@ -59,12 +61,13 @@ std::string FindEtcdBinary() {
   return "";
 }
 
-absl::StatusOr<std::unique_ptr<EtcdTestCluster>> EtcdTestCluster::Start(int members,
-                                                                         bool tls) {
+absl::StatusOr<std::unique_ptr<EtcdTestCluster>> EtcdTestCluster::Start(
+    int members, bool tls) {
   std::unique_ptr<EtcdTestCluster> cluster(new EtcdTestCluster());
   cluster->binary_ = FindEtcdBinary();
   if (cluster->binary_.empty()) {
-    return absl::NotFoundError("no etcd binary (install etcd-server or set OVX_ETCD)");
+    return absl::NotFoundError(
+        "no etcd binary (install etcd-server or set OVX_ETCD)");
   }
   char root[] = "/tmp/ovx-etcd-test-XXXXXX";
   if (mkdtemp(root) == nullptr) {
@@ -75,7 +78,8 @@ absl::StatusOr<std::unique_ptr<EtcdTestCluster>> EtcdTestCluster::Start(int memb
   if (tls) {
     if (absl::Status s = cluster->MakeCertificates(); !s.ok()) return s;
   }
-  cluster->token_ = absl::StrCat("ovx-test-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
+  cluster->token_ =
+      absl::StrCat("ovx-test-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
   std::vector<std::string> peers;
   for (int i = 0; i < members; ++i) {
     Member m;
@@ -113,12 +117,16 @@ absl::Status EtcdTestCluster::MakeCertificates() {
   // gateway dials the member's gRPC side with the server certificate.
   std::string script = absl::StrCat(
       "set -e; cd ", root_, "; exec >openssl.log 2>&1\n",
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
+      "-days 2 "
       "-subj /CN=ovx-test-ca\n",
-      "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n'"
+      "printf "
+      "'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,"
+      "clientAuth\\n'"
       " >ext.cnf\n",
       "for n in server client; do\n",
-      "openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=ovx-$n\n",
+      "openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj "
+      "/CN=ovx-$n\n",
       "openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
       "-out $n.crt -days 2 -extfile ext.cnf\n",
       "done\n");
@@ -130,8 +138,8 @@ absl::Status EtcdTestCluster::MakeCertificates() {
   int status = system(absl::StrCat("sh ", path).c_str());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(
-        absl::StrCat("making test certificates with openssl failed, see ", root_,
-                     "/openssl.log"));
+        absl::StrCat("making test certificates with openssl failed, see ",
+                     root_, "/openssl.log"));
   }
   return absl::OkStatus();
 }
@@ -142,30 +150,43 @@ absl::Status EtcdTestCluster::Spawn(Member& m) {
   std::string peer = absl::StrCat("http://127.0.0.1:", m.peer_port);
   std::vector<std::string> args = {
       binary_,
-      "--name", m.name,
-      "--data-dir", m.data_dir,
-      "--listen-client-urls", client,
-      "--advertise-client-urls", client,
-      "--listen-peer-urls", peer,
-      "--initial-advertise-peer-urls", peer,
-      "--initial-cluster", initial_cluster_,
-      "--initial-cluster-state", "new",
-      "--initial-cluster-token", token_,
+      "--name",
+      m.name,
+      "--data-dir",
+      m.data_dir,
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      initial_cluster_,
+      "--initial-cluster-state",
+      "new",
+      "--initial-cluster-token",
+      token_,
       // Short raft timers: failover in a test should take a moment, not 10s.
-      "--heartbeat-interval", "50",
-      "--election-timeout", "500",
+      "--heartbeat-interval",
+      "50",
+      "--election-timeout",
+      "500",
   };
   if (tls_) {
     for (const std::string& arg :
-         {std::string("--cert-file"), root_ + "/server.crt", std::string("--key-file"),
-          root_ + "/server.key", std::string("--trusted-ca-file"), root_ + "/ca.crt",
+         {std::string("--cert-file"), root_ + "/server.crt",
+          std::string("--key-file"), root_ + "/server.key",
+          std::string("--trusted-ca-file"), root_ + "/ca.crt",
           std::string("--client-cert-auth")}) {
       args.push_back(arg);
     }
   }
   std::string log = absl::StrCat(root_, "/", m.name, ".log");
   pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
     // Dies with the test even when the test crashes before cleanup.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -198,8 +219,8 @@ absl::Status EtcdTestCluster::WaitReady(const Member& m) {
   while (absl::Now() < deadline) {
     int status = 0;
     if (m.pid > 0 && waitpid(m.pid, &status, WNOHANG) == m.pid) {
-      return absl::InternalError(absl::StrCat("etcd ", m.name, " exited early, see ",
-                                              root_, "/", m.name, ".log"));
+      return absl::InternalError(absl::StrCat(
+          "etcd ", m.name, " exited early, see ", root_, "/", m.name, ".log"));
     }
     // A linearizable read only succeeds once the member has a leader.
     absl::StatusOr<RangeResult> r = client.RangePrefix("/ready-check/");
@@ -213,7 +234,8 @@ absl::Status EtcdTestCluster::WaitReady(const Member& m) {
 
 std::string EtcdTestCluster::Url() const {
   std::vector<std::string> parts;
-  for (const Member& m : members_) parts.push_back(absl::StrCat("127.0.0.1:", m.client_port));
+  for (const Member& m : members_)
+    parts.push_back(absl::StrCat("127.0.0.1:", m.client_port));
   return absl::StrCat("etcd://", absl::StrJoin(parts, ","));
 }
 
@@ -222,17 +244,20 @@ std::string EtcdTestCluster::MemberUrl(int member) const {
 }
 
 std::string EtcdTestCluster::ClientUrl(int member) const {
-  return absl::StrCat(tls_ ? "https" : "http", "://127.0.0.1:", members_[member].client_port);
+  return absl::StrCat(tls_ ? "https" : "http",
+                      "://127.0.0.1:", members_[member].client_port);
 }
 
 absl::StatusOr<int> EtcdTestCluster::Leader() const {
   for (int i = 0; i < static_cast<int>(members_.size()); ++i) {
     if (members_[i].pid <= 0) continue;
-    EtcdClient client({.members = {absl::StrCat("127.0.0.1:", members_[i].client_port)},
-                       .ca_file = ca_file(),
-                       .cert_file = cert_file(),
-                       .key_file = key_file()});
-    absl::StatusOr<nlohmann::json> status = client.Call("/v3/maintenance/status", {});
+    EtcdClient client(
+        {.members = {absl::StrCat("127.0.0.1:", members_[i].client_port)},
+         .ca_file = ca_file(),
+         .cert_file = cert_file(),
+         .key_file = key_file()});
+    absl::StatusOr<nlohmann::json> status =
+        client.Call("/v3/maintenance/status", {});
     if (!status.ok()) continue;
     const nlohmann::json& header = (*status)["header"];
     if (header.value("member_id", "") == status->value("leader", "-")) return i;
@@ -260,13 +285,12 @@ int EtcdTestCluster::Etcdctl(const std::string& args) const {
   for (int i = 0; i < static_cast<int>(members_.size()); ++i) {
     if (members_[i].pid > 0) endpoints.push_back(ClientUrl(i));
   }
-  std::string cmd = absl::StrCat("ETCDCTL_API=3 etcdctl --endpoints=",
-                                 absl::StrJoin(endpoints, ","),
-                                 tls_ ? absl::StrCat(" --cacert=", ca_file(), " --cert=",
-                                                     cert_file(), " --key=", key_file())
-                                      : "",
-                                 " ", args,
-                                 " >/dev/null 2>&1");
+  std::string cmd = absl::StrCat(
+      "ETCDCTL_API=3 etcdctl --endpoints=", absl::StrJoin(endpoints, ","),
+      tls_ ? absl::StrCat(" --cacert=", ca_file(), " --cert=", cert_file(),
+                          " --key=", key_file())
+           : "",
+      " ", args, " >/dev/null 2>&1");
   int status = system(cmd.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

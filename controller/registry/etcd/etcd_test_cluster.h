@@ -23,8 +23,8 @@ class EtcdTestCluster {
   // Starts `members` members as one cluster and waits until it answers.
   // With `tls`, clients must speak https with a certificate from a CA made
   // for this cluster (openssl).
-  static absl::StatusOr<std::unique_ptr<EtcdTestCluster>> Start(int members,
-                                                               bool tls = false);
+  static absl::StatusOr<std::unique_ptr<EtcdTestCluster>> Start(
+      int members, bool tls = false);
   ~EtcdTestCluster();
 
   // etcd://127.0.0.1:A,127.0.0.1:B,...
