@@ -37,7 +37,6 @@ int Main(int argc, char** argv) {
     std::cout << Usage();
     return 0;
   }
-  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version
   Invocation inv{.words = {argv + 1, argv + argc}, .json = FLAGS_json};
   for (const std::string& name : CommandFlagNames()) {
     gflags::CommandLineFlagInfo info =
