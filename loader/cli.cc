@@ -12,7 +12,8 @@ namespace {
 absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   absl::Status status;
   if (f.endpoint) {
-    if (f.iface.empty()) return absl::InvalidArgumentError("--iface is required");
+    if (f.iface.empty())
+      return absl::InvalidArgumentError("--iface is required");
     status = CheckCurrentPrivileges();
     if (status.ok()) status = AttachEndpoint(f.bpffs, f.iface);
     if (status.ok()) out << "attached tc_endpoint to " << f.iface << "\n";
@@ -63,6 +64,22 @@ absl::Status RunStatus(const CliFlags& f, std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status RunMonitor(const CliFlags& f, std::ostream& out) {
+  absl::Status status = CheckCurrentPrivileges();
+  if (!status.ok()) return status;
+  if (f.count < 0) return absl::InvalidArgumentError("--count must be >= 0");
+  return Monitor(f.bpffs, MonitorOptions{f.count, -1},
+                 [&](const ovx_drop_event& event) {
+                   if (f.json) {
+                     out << DropEventToJson(event).dump() << "\n";
+                   } else {
+                     out << FormatDropEvent(event) << "\n";
+                   }
+                   out.flush();
+                   return true;
+                 });
+}
+
 absl::Status RunHelp(const CliFlags&, std::ostream& out) {
   out << HelpText();
   return absl::OkStatus();
@@ -95,6 +112,12 @@ const std::vector<Command>& Commands() {
        "  ovx-loader status [--json] [--bpffs=DIR]\n"
        "  e.g. ovx-loader status --json | jq .counters\n",
        RunStatus},
+      {"monitor", "print drop events as the programs report them",
+       "  ovx-loader monitor [--count=N] [--json] [--bpffs=DIR]\n"
+       "    One line per dropped packet (sampled by the ring buffer's room;\n"
+       "    counters in 'status' are exact). Runs until Ctrl-C or N events.\n"
+       "  e.g. ovx-loader monitor --count=10\n",
+       RunMonitor},
       {"help", "this text", "  ovx-loader help\n", RunHelp},
   };
   return kCommands;
@@ -120,7 +143,9 @@ std::string HelpText() {
       "  --endpoint            attach: the interface is a container's veth\n"
       "  --all                 detach: everything under --bpffs\n"
       "  --purge-maps          detach --all: remove the maps too\n"
-      "  --json                status: JSON instead of tables\n"
+      "  --json                status: JSON instead of tables; monitor: one\n"
+      "                        JSON object per line\n"
+      "  --count=N             monitor: stop after N events (0: never)\n"
       "  --bpffs=DIR           pin root (default " OVX_BPFFS_DEFAULT
       "; bpffs is\n"
       "                        mounted there when missing)\n"
@@ -151,8 +176,8 @@ absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
   } else if (f.xdp_mode == "skb") {
     options.mode = XdpMode::kSkb;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--xdp-mode: '", f.xdp_mode, "' is not native or skb"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--xdp-mode: '", f.xdp_mode, "' is not native or skb"));
   }
   if (f.vxlan_port < 1 || f.vxlan_port > 65535) {
     return absl::InvalidArgumentError(

@@ -29,6 +29,7 @@ struct CliFlags {
   bool all = false;
   bool purge_maps = false;
   bool json = false;
+  int32_t count = 0;
   bool verbose = false;
 };
 

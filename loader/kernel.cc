@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,8 +53,7 @@ std::string DecodePinName(absl::string_view name) {
 
 std::string LinkPin(absl::string_view bpffs, absl::string_view prefix,
                     absl::string_view iface) {
-  return absl::StrCat(bpffs, "/", kLinksDir, "/", prefix,
-                      EncodePinName(iface));
+  return absl::StrCat(bpffs, "/", kLinksDir, "/", prefix, EncodePinName(iface));
 }
 
 absl::StatusOr<maps::UniqueFd> OpenPin(const std::string& path) {
@@ -174,6 +175,15 @@ absl::StatusOr<LinkState> ReadLinkState(int link_fd) {
   // struct tcx {ifindex, attach_type} starts the union, like xdp's ifindex.
   if (info.type == kLinkTypeTcx) state.ifindex = info.xdp.ifindex;
   return state;
+}
+
+absl::StatusOr<maps::UniqueFd> LockRoot(const std::string& bpffs) {
+  maps::UniqueFd fd(open(bpffs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open ", bpffs));
+  if (flock(fd.get(), LOCK_EX) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("lock ", bpffs));
+  }
+  return fd;  // closing it releases the lock
 }
 
 std::vector<std::string> ListDir(const std::string& dir) {

@@ -73,6 +73,12 @@ struct LinkState {
 };
 absl::StatusOr<LinkState> ReadLinkState(int link_fd);
 
+// Exclusive flock on the bpffs root directory, held while pins change, so
+// that an endpoint attach (controller) and an upgrade (ovx-loader) do not
+// interleave: an endpoint link made from the old program after the upgrade
+// switched the others would keep running it.
+absl::StatusOr<maps::UniqueFd> LockRoot(const std::string& bpffs);
+
 // Names of the entries of a bpffs directory (empty if it does not exist).
 std::vector<std::string> ListDir(const std::string& dir);
 

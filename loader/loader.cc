@@ -66,8 +66,8 @@ absl::StatusOr<Skel<T>> OpenSkel(T* (*open)(const bpf_object_open_opts*),
 }
 
 absl::Status LoadError(int err, absl::string_view what) {
-  return ErrnoStatus(err, absl::StrCat("load ", what,
-                                       " (--verbose shows the verifier log)"));
+  return ErrnoStatus(
+      err, absl::StrCat("load ", what, " (--verbose shows the verifier log)"));
 }
 
 ovx_config MakeConfig(const UnderlayOptions& options, in_addr vtep,
@@ -150,8 +150,8 @@ absl::Status EnsureTcxLink(const ChosenProg& prog, uint32_t ifindex,
         state->ifindex == ifindex) {
       if (state->prog_id == prog.state.id) return absl::OkStatus();
       if (bpf_link_update(link->get(), prog.fd.get(), nullptr) != 0) {
-        return ErrnoStatus(errno, absl::StrCat("replace program of tcx link on ",
-                                               iface));
+        return ErrnoStatus(
+            errno, absl::StrCat("replace program of tcx link on ", iface));
       }
       return absl::OkStatus();
     }
@@ -223,6 +223,12 @@ absl::Status CheckSingleUnderlay(const std::string& bpffs,
   return absl::OkStatus();
 }
 
+absl::Status NotAttachedError(absl::string_view bpffs) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no tc_endpoint program pinned under ", bpffs,
+      ": run 'ovx-loader attach --iface=<underlay> --vtep=<ip>' first"));
+}
+
 }  // namespace
 
 absl::Status ValidateUnderlayOptions(const UnderlayOptions& options) {
@@ -231,8 +237,8 @@ absl::Status ValidateUnderlayOptions(const UnderlayOptions& options) {
   }
   auto vtep = maps::ParseIpv4(options.vtep);
   if (!vtep.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--vtep: '", options.vtep, "' is not an IPv4 address"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--vtep: '", options.vtep, "' is not an IPv4 address"));
   }
   if (options.vxlan_port == 0) {
     return absl::InvalidArgumentError("--vxlan-port must be 1-65535");
@@ -256,6 +262,8 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
   const std::string& bpffs = options.bpffs;
   status = EnsureBpffs(bpffs);
   if (!status.ok()) return status;
+  auto lock = LockRoot(bpffs);
+  if (!lock.ok()) return lock.status();
   status = MakeDirs(bpffs);
   if (!status.ok()) return status;
   status = CheckSingleUnderlay(bpffs, options.iface);
@@ -315,13 +323,14 @@ absl::Status AttachEndpoint(absl::string_view bpffs_view,
   std::string bpffs(bpffs_view);
   auto ifindex = IfIndex(iface);
   if (!ifindex.ok()) return ifindex.status();
+  auto lock = LockRoot(bpffs);
+  if (!lock.ok()) {
+    if (absl::IsNotFound(lock.status())) return NotAttachedError(bpffs);
+    return lock.status();
+  }
   auto prog = OpenPin(ProgPin(bpffs, kTcEndpointName));
   if (!prog.ok()) {
-    if (absl::IsNotFound(prog.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "no tc_endpoint program pinned under ", bpffs,
-          ": run 'ovx-loader attach --iface=<underlay> --vtep=<ip>' first"));
-    }
+    if (absl::IsNotFound(prog.status())) return NotAttachedError(bpffs);
     return prog.status();
   }
   auto state = ReadProgState(prog->get());
@@ -334,6 +343,8 @@ absl::Status AttachEndpoint(absl::string_view bpffs_view,
 absl::Status Detach(absl::string_view bpffs_view, absl::string_view iface) {
   std::string bpffs(bpffs_view);
   if (iface.empty()) return absl::InvalidArgumentError("--iface is required");
+  auto lock = LockRoot(bpffs);
+  if (!lock.ok()) return lock.status();
   bool found = false;
   for (absl::string_view prefix : {kEndpointLinkPrefix, kUnderlayLinkPrefix}) {
     std::string pin = LinkPin(bpffs, prefix, iface);
@@ -360,6 +371,8 @@ absl::Status Detach(absl::string_view bpffs_view, absl::string_view iface) {
 absl::Status DetachAll(absl::string_view bpffs_view,
                        const DetachAllOptions& opts) {
   std::string bpffs(bpffs_view);
+  auto lock = LockRoot(bpffs);
+  if (!lock.ok()) return lock.status();
   PointLibxdpAt(bpffs);
   absl::Status first;
   auto keep_first = [&first](absl::Status status) {

@@ -17,6 +17,7 @@
 #define OVX_LOADER_LOADER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -106,7 +107,7 @@ struct AttachedInterface {
 struct MapStatus {
   std::string name;
   uint32_t id = 0;
-  std::string type;  // "hash", "percpu_array", "ringbuf"...
+  std::string type;      // "hash", "percpu_array", "ringbuf"...
   int64_t entries = -1;  // -1 when not countable (ring buffer)
   uint32_t max_entries = 0;
 };
@@ -129,6 +130,17 @@ struct NodeStatus {
 };
 
 absl::StatusOr<NodeStatus> GetStatus(absl::string_view bpffs);
+
+// Reads drop events from the pinned events ring buffer and hands each to
+// on_event until it returns false, max_events were seen (0: no limit), a
+// poll of timeout_ms (-1: none) finds nothing, or a signal interrupts.
+struct MonitorOptions {
+  int max_events = 0;
+  int timeout_ms = -1;
+};
+absl::Status Monitor(
+    absl::string_view bpffs, const MonitorOptions& options,
+    const std::function<bool(const ovx_drop_event&)>& on_event);
 
 }  // namespace ovx::loader
 

@@ -90,8 +90,8 @@ std::vector<uint32_t> TcxProgIds(const char* iface) {
 
 // How many ovx XDP programs run on iface, dispatcher or not.
 std::string OvxXdpCount(const char* iface) {
-  return ShOut(absl::StrCat("xdp-loader status ", iface,
-                            " | grep -c ovx_xdp_underla"));
+  return ShOut(
+      absl::StrCat("xdp-loader status ", iface, " | grep -c ovx_xdp_underla"));
 }
 
 class LoaderTest : public ::testing::Test {
@@ -199,8 +199,8 @@ TEST_F(LoaderTest, SecondIdenticalAttachChangesNothing) {
   NodeStatus after = Status();
 
   EXPECT_EQ(MapIds(before), MapIds(after));
-  for (auto [iface, prog] : {std::pair{"ovxu0", "tc_underlay"},
-                             std::pair{"ovxe0", "tc_endpoint"}}) {
+  for (auto [iface, prog] :
+       {std::pair{"ovxu0", "tc_underlay"}, std::pair{"ovxe0", "tc_endpoint"}}) {
     const AttachedInterface* b = Find(before, iface, prog);
     const AttachedInterface* a = Find(after, iface, prog);
     ASSERT_NE(b, nullptr);
@@ -336,11 +336,12 @@ TEST_F(LoaderTest, RefusesAnotherXdpProgram) {
       {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS},
       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
   };
-  maps::UniqueFd prog(
-      bpf_prog_load(BPF_PROG_TYPE_XDP, "someone_else", "GPL", pass, 2, nullptr));
+  maps::UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_XDP, "someone_else", "GPL",
+                                    pass, 2, nullptr));
   ASSERT_TRUE(prog.valid());
   int ifindex = static_cast<int>(if_nametoindex("ovxu0"));
-  ASSERT_EQ(bpf_xdp_attach(ifindex, prog.get(), XDP_FLAGS_DRV_MODE, nullptr), 0);
+  ASSERT_EQ(bpf_xdp_attach(ifindex, prog.get(), XDP_FLAGS_DRV_MODE, nullptr),
+            0);
 
   absl::Status status = AttachUnderlay(options_);
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
@@ -367,12 +368,58 @@ TEST_F(LoaderTest, RefusesPinnedMapOfAnotherLayout) {
   EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
 }
 
+TEST_F(LoaderTest, MonitorAndStatusReportADrop) {
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  auto prog = OpenPin(ProgPin(bpffs_, kTcEndpointName));
+  ASSERT_TRUE(prog.ok());
+  // A frame from an interface that is no endpoint (the test run's skb
+  // comes from lo): tc_endpoint drops it as unknown-interface.
+  uint8_t frame[64] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame,
+              .data_size_in = sizeof(frame));
+  ASSERT_EQ(bpf_prog_test_run_opts(prog->get(), &run), 0);
+  EXPECT_EQ(run.retval, 2u);  // TC_ACT_SHOT
+
+  std::vector<ovx_drop_event> events;
+  absl::Status status =
+      Monitor(bpffs_, MonitorOptions{1, 1000}, [&](const ovx_drop_event& e) {
+        events.push_back(e);
+        return true;
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].reason, static_cast<uint32_t>(OVX_DROP_UNKNOWN_IFACE));
+  EXPECT_EQ(events[0].dir, static_cast<uint32_t>(OVX_DIR_EGRESS));
+
+  NodeStatus s = Status();
+  ASSERT_EQ(s.counters.size(), 1u);
+  EXPECT_EQ(s.counters[0].direction, "egress");
+  EXPECT_EQ(s.counters[0].reason, "unknown-interface");
+  EXPECT_TRUE(s.counters[0].drop);
+  EXPECT_EQ(s.counters[0].packets, 1u);
+  EXPECT_EQ(s.counters[0].bytes, sizeof(frame));
+
+  // The same through the binary, as JSON lines.
+  ASSERT_EQ(bpf_prog_test_run_opts(prog->get(), &run), 0);
+  int rc = -1;
+  std::string out = ShOut(absl::StrCat(OVX_LOADER_BIN,
+                                       " monitor --count=1 "
+                                       "--json --bpffs=",
+                                       bpffs_),
+                          &rc);
+  EXPECT_EQ(rc, 0);
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  EXPECT_EQ(j["reason"], "unknown-interface") << out;
+  EXPECT_EQ(j["direction"], "egress") << out;
+}
+
 TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
   std::string bin = OVX_LOADER_BIN;
   std::string flags = absl::StrCat(" --bpffs=", bpffs_);
   int rc = -1;
-  ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1 "
-                          "--sport-range=50000-50100 --xdp-mode=skb",
+  ShOut(absl::StrCat(bin,
+                     " attach --iface=ovxu0 --vtep=10.1.1.1 "
+                     "--sport-range=50000-50100 --xdp-mode=skb",
                      flags, " 2>&1"),
         &rc);
   ASSERT_EQ(rc, 0);
@@ -395,15 +442,16 @@ TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
       &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(err, "ovx-loader attach: --vtep: 'nope' is not an IPv4 address\n");
-  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1 "
-                                "--sport-range=9-1",
+  err = ShOut(absl::StrCat(bin,
+                           " attach --iface=ovxu0 --vtep=10.1.1.1 "
+                           "--sport-range=9-1",
                            flags, " 2>&1"),
               &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("'9-1' is not a port range"));
   // An skb-mode attachment cannot silently become native.
-  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1",
-                           flags, " 2>&1"),
+  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
+                           " 2>&1"),
               &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("in skb mode"));

@@ -17,16 +17,17 @@ DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
 DEFINE_bool(all, false, "detach: everything under --bpffs");
 DEFINE_bool(purge_maps, false, "detach --all: also remove the maps");
 DEFINE_bool(json, false, "status: print JSON");
+DEFINE_int32(count, 0, "monitor: stop after N events (0: never)");
 DEFINE_bool(verbose, false, "show libbpf and libxdp messages");
 DECLARE_bool(help);  // gflags' own; --help prints our text, not its list
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, /*remove_flags=*/true);
-  ovx::loader::CliFlags f{FLAGS_iface,       FLAGS_vtep,       FLAGS_xdp_mode,
-                          FLAGS_vxlan_port,  FLAGS_sport_range,
-                          FLAGS_decap_delivery, FLAGS_bpffs,    FLAGS_endpoint,
-                          FLAGS_all,         FLAGS_purge_maps, FLAGS_json,
-                          FLAGS_verbose};
+  ovx::loader::CliFlags f{
+      FLAGS_iface,       FLAGS_vtep,           FLAGS_xdp_mode, FLAGS_vxlan_port,
+      FLAGS_sport_range, FLAGS_decap_delivery, FLAGS_bpffs,    FLAGS_endpoint,
+      FLAGS_all,         FLAGS_purge_maps,     FLAGS_json,     FLAGS_count,
+      FLAGS_verbose};
   std::vector<std::string> args(argv + 1, argv + argc);
   if (FLAGS_help) args = {"help"};
   return ovx::loader::Run(args, f, std::cout, std::cerr);

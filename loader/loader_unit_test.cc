@@ -1,4 +1,6 @@
 // Pure tests of the loader's command line, checks and status rendering.
+#include <arpa/inet.h>
+
 #include <sstream>
 
 #include "gmock/gmock.h"
@@ -33,8 +35,8 @@ TEST(ParsePortRangeTest, AcceptsMinMaxOnly) {
   EXPECT_EQ(range->first, 49152);
   EXPECT_EQ(range->second, 65535);
   EXPECT_TRUE(ParsePortRange("7-7").ok());
-  for (const char* bad : {"", "1", "0-10", "10-5", "1-65536", "a-b", "1-2-3",
-                          "-5"}) {
+  for (const char* bad :
+       {"", "1", "0-10", "10-5", "1-65536", "a-b", "1-2-3", "-5"}) {
     auto r = ParsePortRange(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_THAT(r.status().message(), HasSubstr("is not a port range"));
@@ -172,6 +174,27 @@ TEST(StatusFormatTest, JsonForScripts) {
   EXPECT_TRUE(j["maps"][1]["entries"].is_null());
   EXPECT_EQ(j["counters"][0]["reason"], "unknown-vtep");
   EXPECT_EQ(j["counters"][0]["drop"], true);
+}
+
+TEST(StatusFormatTest, DropEventLineAndJson) {
+  ovx_drop_event e{};
+  e.timestamp_ns = 12000000345ULL;
+  e.reason = OVX_DROP_UNKNOWN_VTEP;
+  e.dir = OVX_DIR_INGRESS;
+  e.ifindex = 3;
+  e.vni = 100;
+  e.family = OVX_AF_INET;
+  e.proto = 17;
+  e.dport = htons(4789);
+  e.saddr[0] = htonl(0xc0a83202);  // 192.168.50.2
+  e.daddr[0] = htonl(0xc0a83201);
+  EXPECT_EQ(FormatDropEvent(e),
+            "12.000000345 ingress unknown-vtep ifindex 3 vni 100 "
+            "192.168.50.2 -> 192.168.50.1 proto 17 dport 4789");
+  nlohmann::json j = DropEventToJson(e);
+  EXPECT_EQ(j["reason"], "unknown-vtep");
+  EXPECT_EQ(j["src"], "192.168.50.2");
+  EXPECT_EQ(j["dport"], 4789);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -33,7 +35,8 @@ absl::StatusOr<MapStatus> ReadMap(const std::string& bpffs,
   MapStatus map;
   map.name = std::string(name);
   map.id = info.id;
-  const char* type = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
+  const char* type =
+      libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
   map.type = type != nullptr ? type : absl::StrCat(info.type);
   map.max_entries = info.max_entries;
   switch (info.type) {
@@ -153,6 +156,57 @@ absl::Status CheckNodeAttached(absl::string_view bpffs_view) {
           " is not pinned; run 'ovx-loader attach --iface=<underlay> "
           "--vtep=<ip>' first"));
     }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+struct MonitorState {
+  const std::function<bool(const ovx_drop_event&)>* on_event;
+  int seen = 0;
+  int max_events = 0;
+  bool stop = false;
+};
+
+int OnRingbufEvent(void* ctx, void* data, size_t size) {
+  auto* state = static_cast<MonitorState*>(ctx);
+  if (state->stop || size < sizeof(ovx_drop_event)) return 0;
+  ovx_drop_event event;
+  std::memcpy(&event, data, sizeof(event));
+  ++state->seen;
+  if (!(*state->on_event)(event) ||
+      (state->max_events > 0 && state->seen >= state->max_events)) {
+    state->stop = true;
+    return 1;  // ends this ring_buffer__poll early
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::Status Monitor(
+    absl::string_view bpffs, const MonitorOptions& options,
+    const std::function<bool(const ovx_drop_event&)>& on_event) {
+  std::string path = absl::StrCat(bpffs, "/", OVX_MAP_EVENTS);
+  auto fd = OpenPin(path);
+  if (!fd.ok()) {
+    return absl::Status(
+        fd.status().code(),
+        absl::StrCat(fd.status().message(), " (is the node attached?)"));
+  }
+  MonitorState state{&on_event, 0, options.max_events, false};
+  std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb(
+      ring_buffer__new(fd->get(), OnRingbufEvent, &state, nullptr),
+      &ring_buffer__free);
+  if (!rb) return ErrnoStatus(errno, absl::StrCat("open ring buffer ", path));
+  while (!state.stop) {
+    int n = ring_buffer__poll(rb.get(), options.timeout_ms);
+    if (n == -EINTR) break;
+    if (n < 0 && !state.stop) {
+      return ErrnoStatus(-n, absl::StrCat("read ring buffer ", path));
+    }
+    if (n == 0 && options.timeout_ms >= 0) break;
   }
   return absl::OkStatus();
 }

@@ -1,10 +1,13 @@
 #include "loader/status_format.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "maps/dataplane_maps.h"
 
 namespace ovx::loader {
 namespace {
@@ -100,8 +103,10 @@ nlohmann::json StatusToJson(const NodeStatus& s) {
   }
   j["interfaces"] = nlohmann::json::array();
   for (const AttachedInterface& i : s.interfaces) {
-    nlohmann::json row = {{"iface", i.iface},     {"ifindex", i.ifindex},
-                          {"hook", i.hook},       {"program", i.program},
+    nlohmann::json row = {{"iface", i.iface},
+                          {"ifindex", i.ifindex},
+                          {"hook", i.hook},
+                          {"program", i.program},
                           {"prog_id", i.prog_id}};
     if (i.hook == "xdp") {
       row["dispatcher_id"] = i.link_id;
@@ -117,8 +122,8 @@ nlohmann::json StatusToJson(const NodeStatus& s) {
                           {"id", m.id},
                           {"type", m.type},
                           {"max_entries", m.max_entries}};
-    row["entries"] = m.entries < 0 ? nlohmann::json(nullptr)
-                                   : nlohmann::json(m.entries);
+    row["entries"] =
+        m.entries < 0 ? nlohmann::json(nullptr) : nlohmann::json(m.entries);
     j["maps"].push_back(row);
   }
   j["counters"] = nlohmann::json::array();
@@ -130,6 +135,48 @@ nlohmann::json StatusToJson(const NodeStatus& s) {
                              {"bytes", c.bytes}});
   }
   return j;
+}
+
+namespace {
+
+std::string Addr(const __be32* addr, uint8_t family) {
+  if (family != OVX_AF_INET) return "-";
+  return maps::FormatIpv4(in_addr{addr[0]});
+}
+
+}  // namespace
+
+std::string FormatDropEvent(const ovx_drop_event& e) {
+  std::string line = absl::StrFormat(
+      "%llu.%09llu %s %s ifindex %u", e.timestamp_ns / 1000000000ULL,
+      e.timestamp_ns % 1000000000ULL, maps::DirectionName(e.dir),
+      maps::ReasonName(e.reason), e.ifindex);
+  if (e.vni != 0) absl::StrAppend(&line, " vni ", e.vni);
+  if (e.family == OVX_AF_INET) {
+    absl::StrAppend(&line, " ", Addr(e.saddr, e.family), " -> ",
+                    Addr(e.daddr, e.family), " proto ", e.proto);
+    if (e.dport != 0) absl::StrAppend(&line, " dport ", ntohs(e.dport));
+  }
+  if (e.src_identity != 0 || e.dst_identity != 0) {
+    absl::StrAppend(&line, " identity ", e.src_identity, " -> ",
+                    e.dst_identity);
+  }
+  return line;
+}
+
+nlohmann::json DropEventToJson(const ovx_drop_event& e) {
+  return {{"timestamp_ns", e.timestamp_ns},
+          {"direction", maps::DirectionName(e.dir)},
+          {"reason", maps::ReasonName(e.reason)},
+          {"ifindex", e.ifindex},
+          {"vni", e.vni},
+          {"src", Addr(e.saddr, e.family)},
+          {"dst", Addr(e.daddr, e.family)},
+          {"proto", e.proto},
+          {"sport", ntohs(e.sport)},
+          {"dport", ntohs(e.dport)},
+          {"src_identity", e.src_identity},
+          {"dst_identity", e.dst_identity}};
 }
 
 }  // namespace ovx::loader

@@ -12,6 +12,10 @@ namespace ovx::loader {
 std::string FormatStatusTable(const NodeStatus& status);
 nlohmann::json StatusToJson(const NodeStatus& status);
 
+// One drop event: a line for humans, an object for scripts.
+std::string FormatDropEvent(const ovx_drop_event& event);
+nlohmann::json DropEventToJson(const ovx_drop_event& event);
+
 }  // namespace ovx::loader
 
 #endif  // OVX_LOADER_STATUS_FORMAT_H_

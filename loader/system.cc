@@ -12,10 +12,10 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
 #include "loader/kernel.h"
 #include "loader/loader.h"
 
@@ -122,9 +122,9 @@ absl::Status EnsureBpffs(absl::string_view dir_view) {
     if (!IsBpffs(target)) {
       absl::Status made = MkdirP(target);
       if (!made.ok()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "no bpffs at ", dir, " and cannot create ", target, ": ",
-            made.message()));
+        return absl::FailedPreconditionError(
+            absl::StrCat("no bpffs at ", dir, " and cannot create ", target,
+                         ": ", made.message()));
       }
       if (::mount("bpf", target.c_str(), "bpf", 0, "mode=0700") != 0) {
         return absl::FailedPreconditionError(absl::StrCat(

@@ -117,10 +117,10 @@ absl::Status CheckXdpSlot(uint32_t ifindex, absl::string_view iface,
   }
   xdp_attach_mode current = xdp_multiprog__attach_mode(mp->get());
   if (current != LibxdpMode(mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        iface, " has an XDP dispatcher in ", ModeName(current),
-        " mode; attach with --xdp-mode=", ModeName(current),
-        " or detach its programs first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(iface, " has an XDP dispatcher in ", ModeName(current),
+                     " mode; attach with --xdp-mode=", ModeName(current),
+                     " or detach its programs first"));
   }
   return absl::OkStatus();
 }
@@ -151,8 +151,8 @@ absl::Status AttachXdp(bpf_object* obj, uint32_t ifindex,
   // as a plain XDP program when the kernel refuses extensions).
   int err = xdp_program__attach(prog.get(), ifindex, LibxdpMode(mode), 0);
   if (err != 0) {
-    return ErrnoStatus(-err, absl::StrCat("attach xdp to ", iface,
-                                          " (--verbose shows why)"));
+    return ErrnoStatus(
+        -err, absl::StrCat("attach xdp to ", iface, " (--verbose shows why)"));
   }
   if (!old_id) return absl::OkStatus();
   // The new program runs; now take the previous one out.
@@ -189,8 +189,8 @@ std::optional<XdpAttachment> FindOvxXdp(uint32_t ifindex) {
   auto mp = GetMultiprog(ifindex, "");
   if (!mp.ok() || *mp == nullptr) return std::nullopt;
   bool legacy = xdp_multiprog__is_legacy(mp->get());
-  xdp_program* ours = legacy ? xdp_multiprog__main_prog(mp->get())
-                             : FindOvx(mp->get());
+  xdp_program* ours =
+      legacy ? xdp_multiprog__main_prog(mp->get()) : FindOvx(mp->get());
   if (ours == nullptr || !IsOvx(ours)) return std::nullopt;
   return XdpAttachment{
       xdp_program__id(ours),

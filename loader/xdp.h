@@ -42,7 +42,7 @@ absl::StatusOr<bool> DetachXdp(uint32_t ifindex, absl::string_view iface);
 struct XdpAttachment {
   uint32_t prog_id = 0;
   uint32_t dispatcher_id = 0;  // 0: attached alone, without a dispatcher
-  std::string mode;  // "native", "skb"
+  std::string mode;            // "native", "skb"
 };
 std::optional<XdpAttachment> FindOvxXdp(uint32_t ifindex);
 

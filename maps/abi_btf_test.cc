@@ -39,71 +39,61 @@ struct TypeSpec {
   std::vector<Field> fields;
 };
 
-#define OVX_FIELD(type, member) Field{#member, offsetof(type, member)}
+#define OVX_FIELD(type, member) \
+  Field { #member, offsetof(type, member) }
 
 const TypeSpec kU32{"__u32", sizeof(uint32_t), {}};
-const TypeSpec kEndpointKey{"ovx_endpoint_key",
-                            sizeof(ovx_endpoint_key),
-                            {OVX_FIELD(ovx_endpoint_key, vni),
-                             OVX_FIELD(ovx_endpoint_key, family),
-                             OVX_FIELD(ovx_endpoint_key, pad),
-                             OVX_FIELD(ovx_endpoint_key, addr)}};
-const TypeSpec kEndpoint{"ovx_endpoint",
-                         sizeof(ovx_endpoint),
-                         {OVX_FIELD(ovx_endpoint, flags),
-                          OVX_FIELD(ovx_endpoint, ifindex),
-                          OVX_FIELD(ovx_endpoint, identity),
-                          OVX_FIELD(ovx_endpoint, mac),
-                          OVX_FIELD(ovx_endpoint, vtep_family),
-                          OVX_FIELD(ovx_endpoint, pad),
-                          OVX_FIELD(ovx_endpoint, vtep)}};
-const TypeSpec kInterface{"ovx_interface",
-                          sizeof(ovx_interface),
-                          {OVX_FIELD(ovx_interface, vni),
-                           OVX_FIELD(ovx_interface, identity),
-                           OVX_FIELD(ovx_interface, family),
-                           OVX_FIELD(ovx_interface, pad),
-                           OVX_FIELD(ovx_interface, mac),
-                           OVX_FIELD(ovx_interface, addr)}};
-const TypeSpec kVtepKey{"ovx_vtep_key",
-                        sizeof(ovx_vtep_key),
-                        {OVX_FIELD(ovx_vtep_key, family),
-                         OVX_FIELD(ovx_vtep_key, pad),
-                         OVX_FIELD(ovx_vtep_key, addr)}};
-const TypeSpec kVtep{"ovx_vtep",
-                     sizeof(ovx_vtep),
-                     {OVX_FIELD(ovx_vtep, node_id),
-                      OVX_FIELD(ovx_vtep, flags)}};
-const TypeSpec kVtepVniKey{"ovx_vtep_vni_key",
-                           sizeof(ovx_vtep_vni_key),
-                           {OVX_FIELD(ovx_vtep_vni_key, vni),
-                            OVX_FIELD(ovx_vtep_vni_key, family),
-                            OVX_FIELD(ovx_vtep_vni_key, pad),
-                            OVX_FIELD(ovx_vtep_vni_key, addr)}};
-const TypeSpec kVtepVni{"ovx_vtep_vni",
-                        sizeof(ovx_vtep_vni),
-                        {OVX_FIELD(ovx_vtep_vni, endpoints)}};
-const TypeSpec kNetwork{"ovx_network",
-                        sizeof(ovx_network),
-                        {OVX_FIELD(ovx_network, flags),
-                         OVX_FIELD(ovx_network, mtu),
-                         OVX_FIELD(ovx_network, pad),
-                         OVX_FIELD(ovx_network, reserved_0)}};
-const TypeSpec kCounter{"ovx_counter",
-                        sizeof(ovx_counter),
-                        {OVX_FIELD(ovx_counter, packets),
-                         OVX_FIELD(ovx_counter, bytes)}};
-const TypeSpec kConfig{"ovx_config",
-                       sizeof(ovx_config),
-                       {OVX_FIELD(ovx_config, vtep_family),
-                        OVX_FIELD(ovx_config, pad),
-                        OVX_FIELD(ovx_config, vtep),
-                        OVX_FIELD(ovx_config, underlay_ifindex),
-                        OVX_FIELD(ovx_config, vxlan_port),
-                        OVX_FIELD(ovx_config, sport_min),
-                        OVX_FIELD(ovx_config, sport_max),
-                        OVX_FIELD(ovx_config, pad2),
-                        OVX_FIELD(ovx_config, flags)}};
+const TypeSpec kEndpointKey{
+    "ovx_endpoint_key",
+    sizeof(ovx_endpoint_key),
+    {OVX_FIELD(ovx_endpoint_key, vni), OVX_FIELD(ovx_endpoint_key, family),
+     OVX_FIELD(ovx_endpoint_key, pad), OVX_FIELD(ovx_endpoint_key, addr)}};
+const TypeSpec kEndpoint{
+    "ovx_endpoint",
+    sizeof(ovx_endpoint),
+    {OVX_FIELD(ovx_endpoint, flags), OVX_FIELD(ovx_endpoint, ifindex),
+     OVX_FIELD(ovx_endpoint, identity), OVX_FIELD(ovx_endpoint, mac),
+     OVX_FIELD(ovx_endpoint, vtep_family), OVX_FIELD(ovx_endpoint, pad),
+     OVX_FIELD(ovx_endpoint, vtep)}};
+const TypeSpec kInterface{
+    "ovx_interface",
+    sizeof(ovx_interface),
+    {OVX_FIELD(ovx_interface, vni), OVX_FIELD(ovx_interface, identity),
+     OVX_FIELD(ovx_interface, family), OVX_FIELD(ovx_interface, pad),
+     OVX_FIELD(ovx_interface, mac), OVX_FIELD(ovx_interface, addr)}};
+const TypeSpec kVtepKey{
+    "ovx_vtep_key",
+    sizeof(ovx_vtep_key),
+    {OVX_FIELD(ovx_vtep_key, family), OVX_FIELD(ovx_vtep_key, pad),
+     OVX_FIELD(ovx_vtep_key, addr)}};
+const TypeSpec kVtep{
+    "ovx_vtep",
+    sizeof(ovx_vtep),
+    {OVX_FIELD(ovx_vtep, node_id), OVX_FIELD(ovx_vtep, flags)}};
+const TypeSpec kVtepVniKey{
+    "ovx_vtep_vni_key",
+    sizeof(ovx_vtep_vni_key),
+    {OVX_FIELD(ovx_vtep_vni_key, vni), OVX_FIELD(ovx_vtep_vni_key, family),
+     OVX_FIELD(ovx_vtep_vni_key, pad), OVX_FIELD(ovx_vtep_vni_key, addr)}};
+const TypeSpec kVtepVni{
+    "ovx_vtep_vni", sizeof(ovx_vtep_vni), {OVX_FIELD(ovx_vtep_vni, endpoints)}};
+const TypeSpec kNetwork{
+    "ovx_network",
+    sizeof(ovx_network),
+    {OVX_FIELD(ovx_network, flags), OVX_FIELD(ovx_network, mtu),
+     OVX_FIELD(ovx_network, pad), OVX_FIELD(ovx_network, reserved_0)}};
+const TypeSpec kCounter{
+    "ovx_counter",
+    sizeof(ovx_counter),
+    {OVX_FIELD(ovx_counter, packets), OVX_FIELD(ovx_counter, bytes)}};
+const TypeSpec kConfig{
+    "ovx_config",
+    sizeof(ovx_config),
+    {OVX_FIELD(ovx_config, vtep_family), OVX_FIELD(ovx_config, pad),
+     OVX_FIELD(ovx_config, vtep), OVX_FIELD(ovx_config, underlay_ifindex),
+     OVX_FIELD(ovx_config, vxlan_port), OVX_FIELD(ovx_config, sport_min),
+     OVX_FIELD(ovx_config, sport_max), OVX_FIELD(ovx_config, pad2),
+     OVX_FIELD(ovx_config, flags)}};
 
 struct MapSpec {
   bpf_map_type type;
@@ -152,8 +142,7 @@ void ExpectType(const btf* types, uint32_t id, const TypeSpec& spec,
   ASSERT_NE(id, 0u) << "no BTF type";
   int resolved = btf__resolve_type(types, id);
   ASSERT_GT(resolved, 0);
-  EXPECT_EQ(btf__resolve_size(types, resolved),
-            static_cast<long>(spec.size));
+  EXPECT_EQ(btf__resolve_size(types, resolved), static_cast<long>(spec.size));
   const btf_type* t = btf__type_by_id(types, resolved);
   if (spec.fields.empty()) {
     EXPECT_FALSE(btf_is_composite(t)) << "expected a scalar";
@@ -253,9 +242,9 @@ TEST(BpftoolDumpTest, PinnedMapShowsNamedFields) {
   opts.btf_fd = static_cast<uint32_t>(btf__fd(types));
   opts.btf_key_type_id = bpf_map__btf_key_type_id(map);
   opts.btf_value_type_id = bpf_map__btf_value_type_id(map);
-  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, OVX_MAP_ENDPOINTS,
-                          sizeof(ovx_endpoint_key), sizeof(ovx_endpoint), 16,
-                          &opts);
+  int fd =
+      bpf_map_create(BPF_MAP_TYPE_HASH, OVX_MAP_ENDPOINTS,
+                     sizeof(ovx_endpoint_key), sizeof(ovx_endpoint), 16, &opts);
   ASSERT_GE(fd, 0);
   ovx_endpoint_key key = EndpointKey(100, *ParseIpv4("10.10.0.5"));
   ovx_endpoint value = LocalEndpoint(7, *ParseMac("02:00:0a:0a:00:05"), 42);
@@ -284,8 +273,8 @@ TEST(BpftoolDumpTest, PinnedMapShowsNamedFields) {
   EXPECT_EQ(f["value"]["ifindex"], 7) << dump;
   EXPECT_EQ(f["value"]["identity"], 42) << dump;
   EXPECT_EQ(f["value"]["flags"], OVX_EP_F_LOCAL) << dump;
-  EXPECT_EQ(f["value"]["mac"],
-            nlohmann::json::array({2, 0, 10, 10, 0, 5})) << dump;
+  EXPECT_EQ(f["value"]["mac"], nlohmann::json::array({2, 0, 10, 10, 0, 5}))
+      << dump;
 }
 
 }  // namespace
