@@ -8,10 +8,7 @@
 #include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
 #include <net/ethernet.h>
-#include <sched.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,11 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
+#include "tests/bpf/live.h"
 #include "tests/bpf/packet_test.h"
 
 #ifndef BPF_TCX_INGRESS
@@ -84,63 +80,6 @@ TEST_P(TcUnderlayTest, Packet) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, TcUnderlayTest, ::testing::ValuesIn(Cases()),
                          CaseName);
-
-// A process parked in its own netns, standing in for a container.
-class ContainerNetns {
- public:
-  ContainerNetns() {
-    int ready[2];
-    if (pipe(ready) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(ready[0]);
-      char ok = unshare(CLONE_NEWNET) == 0 ? 1 : 0;
-      (void)!write(ready[1], &ok, 1);
-      if (ok) pause();
-      _exit(0);
-    }
-    close(ready[1]);
-    char ok = 0;
-    bool ready_ok = pid_ > 0 && read(ready[0], &ok, 1) == 1 && ok;
-    close(ready[0]);
-    if (pid_ > 0 && !ready_ok) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  ~ContainerNetns() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// rx packets of a device inside the container netns (/proc/net/dev is the
-// reader's netns).
-absl::StatusOr<uint64_t> RxPackets(pid_t pid, absl::string_view dev) {
-  std::string cmd = absl::StrCat("nsenter -t ", pid, " -n cat /proc/net/dev");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return absl::InternalError("popen nsenter");
-  char line[512];
-  std::optional<uint64_t> rx;
-  while (fgets(line, sizeof(line), p)) {
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(line, absl::ByAnyChar(" :"), absl::SkipEmpty());
-    uint64_t v;
-    if (parts.size() > 2 && parts[0] == dev && absl::SimpleAtoi(parts[2], &v)) {
-      rx = v;
-    }
-  }
-  pclose(p);
-  if (!rx) return absl::NotFoundError(absl::StrCat(dev, " not in container"));
-  return *rx;
-}
 
 uint64_t Packets(const Counters& c, uint32_t dir, uint32_t reason) {
   return c[OVX_COUNTER_INDEX(dir, reason)].packets;
