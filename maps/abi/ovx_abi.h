@@ -278,4 +278,73 @@ OVX_ASSERT_SIZE(struct ovx_drop_event, 72);
 OVX_ASSERT_OFFSET(struct ovx_drop_event, family, 32);
 OVX_ASSERT_OFFSET(struct ovx_drop_event, saddr, 40);
 
+
+/* ---- policy: (VNI, identities, proto, port) -> verdict --------------------
+ *
+ * An LPM trie, so a port range compiles into at most 2x16 prefixes instead
+ * of one entry per port, and "any protocol" / "any port" are shorter
+ * prefixes. Identity wildcards (a "*" selector) use OVX_IDENTITY_ANY; the
+ * program looks up (src,dst), (src,ANY), (ANY,dst), (ANY,ANY) - only for the
+ * first packet of a connection, conntrack caches the decision.
+ * prefixlen counts bits after the prefixlen field: vni, src_identity and
+ * dst_identity are always matched (96 bits), then proto (8), pad (8, always
+ * 0) and the destination port (16, network byte order).
+ */
+#define OVX_MAP_POLICY "policy"
+#define OVX_MAP_CONNTRACK "conntrack"
+#define OVX_MAX_POLICY 65536
+#define OVX_MAX_CONNTRACK 262144
+
+#define OVX_IDENTITY_ANY 0    /* wildcard in policy keys, never an endpoint's */
+#define OVX_IDENTITY_FIRST 256 /* allocated identities start here */
+
+#define OVX_POLICY_PREFIX_ANY_PROTO 96
+#define OVX_POLICY_PREFIX_ANY_PORT 112
+#define OVX_POLICY_PREFIX_FULL 128
+
+struct ovx_policy_key {
+	__u32 prefixlen;
+	__u32 vni;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 proto; /* IPPROTO_TCP/UDP/ICMP; ignored when prefix stops before */
+	__u8 pad;
+	__be16 port; /* destination port */
+};
+OVX_ASSERT_SIZE(struct ovx_policy_key, 20);
+OVX_ASSERT_OFFSET(struct ovx_policy_key, vni, 4);
+OVX_ASSERT_OFFSET(struct ovx_policy_key, proto, 16);
+OVX_ASSERT_OFFSET(struct ovx_policy_key, port, 18);
+
+#define OVX_POLICY_F_ALLOW (1U << 0)
+
+struct ovx_policy {
+	__u32 flags;   /* OVX_POLICY_F_* */
+	__u32 rule_id; /* stable hash of the rule name, for events */
+};
+OVX_ASSERT_SIZE(struct ovx_policy, 8);
+
+/* conntrack: LRU hash keyed by the flow as first seen (original
+ * direction); a reply matches with addresses and ports swapped. */
+struct ovx_ct_key {
+	__u32 vni;
+	__u8 family;
+	__u8 proto;
+	__be16 sport; /* ICMP echo: the identifier; dport 0 */
+	__be16 dport;
+	__u16 pad;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+OVX_ASSERT_SIZE(struct ovx_ct_key, 44);
+OVX_ASSERT_OFFSET(struct ovx_ct_key, sport, 6);
+OVX_ASSERT_OFFSET(struct ovx_ct_key, saddr, 12);
+
+struct ovx_ct_entry {
+	__u64 last_seen_ns;
+	__u32 rule_id;
+	__u32 flags; /* reserved, 0 */
+};
+OVX_ASSERT_SIZE(struct ovx_ct_entry, 16);
+
 #endif /* OVX_ABI_H_ */
