@@ -263,7 +263,15 @@ class EtcdBackend : public RegistryBackend {
       if (!txn->has_value()) return absl::OkStatus();  // nothing to write
       absl::StatusOr<etcd::TxnResult> result = client_->Txn(**txn);
       if (!result.ok()) {
-        return WithContext(result.status(), "write registry");
+        absl::Status status = WithContext(result.status(), "write registry");
+        if (absl::StrContains(status.message(), "too many operations")) {
+          return absl::Status(
+              status.code(),
+              absl::StrCat(status.message(),
+                           " (etcd's --max-txn-ops, 128 by default, bounds one "
+                           "change: write fewer records at once)"));
+        }
+        return status;
       }
       if (result->succeeded) return absl::OkStatus();
       // Someone else wrote what we read: read again and redo the change.

@@ -479,6 +479,24 @@ TEST_F(EtcdBackendTest, BadRecordIsReportedByKeyAndSkipped) {
   EXPECT_EQ(loaded->endpoints.at("bad").ip, "10.10.0.1");
 }
 
+TEST_F(EtcdBackendTest, OversizedChangeIsRefusedWithAHint) {
+  auto backend = Open();
+  absl::Status status = backend->Update([](Snapshot& s) {
+    for (int i = 0; i < 200; ++i) {
+      std::string name = absl::StrCat("n", i);
+      s.nodes[name] = {
+          .name = name,
+          .vtep = absl::StrCat("192.168.", i / 250, ".", 1 + i % 250)};
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "--max-txn-ops")) << status;
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->nodes.empty());
+}
+
 TEST_F(EtcdBackendTest, MigrateCopiesAFileRegistryIntoEtcd) {
   char dir[] = "/tmp/ovx-migrate-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
