@@ -5,7 +5,8 @@
 # pair does; `endpoint rm` stops traffic and removes the entry on every
 # host; `endpoint add` makes an endpoint reachable within 1 s; restarting
 # every controller with nothing changed writes nothing (+0 ~0 -0) and loses
-# no packet of a ping running across the restart.
+# no packet of a ping running across the restart. Runs on the file registry,
+# or on a real etcd with OVX_E2E_REGISTRY=etcd.
 #
 #   switch (bridge br0)
 #    |-- h1 192.168.50.1: a1 10.10.0.1 (blue, 100)  b1 10.20.0.1 (red, 200)
@@ -19,6 +20,13 @@ e2e_init
 
 heading "registry, hosts, containers (ovxctl only)"
 underlay_switch
+# OVX_E2E_REGISTRY=etcd: the same test on a real etcd server (started here)
+# instead of the file registry.
+case ${OVX_E2E_REGISTRY:-file} in
+  file) log "registry $REGISTRY" ;;
+  etcd) etcd_start ;;
+  *) die "OVX_E2E_REGISTRY must be file or etcd" ;;
+esac
 cluster_network blue 100 10.10.0.0/24
 cluster_network red 200 10.20.0.0/24
 for i in 1 2 3; do

@@ -246,7 +246,8 @@ cexec() {
 }
 
 # bg NAME KIND WHERE cmd...: starts cmd in the background in a host (KIND
-# "host"), a container ("ct") or the root namespace ("root", WHERE ignored),
+# "host"), a container ("ct"), a namespace by name ("ns") or the root
+# namespace ("root", WHERE ignored),
 # stdout+stderr to $RUN_DIR/logs/NAME.log, stdin from /dev/null. It gets a
 # process group of its own (setsid; so pipelines and children are stopped
 # together and Ctrl-C reaches only this script, whose cleanup stops them) and
@@ -266,6 +267,7 @@ bg() {
       [[ -n ${CT_NS[$where]:-} ]] || die "unknown container '$where'"
       pre=(nsenter "--net=/run/netns/${CT_NS[$where]}" --)
       ;;
+    ns) pre=(nsenter "--net=/run/netns/$where" --) ;;
     root) ;;
     *) die "bg: unknown kind '$kind'" ;;
   esac
@@ -659,8 +661,39 @@ ovx_status_json() {
   ovx_loader "$1" status --json --bpffs="${HOST_BPFFS[$1]}"
 }
 
+# ovxctl args...: against $REGISTRY. With an etcd registry it runs in the
+# switch namespace, where etcd listens.
 ovxctl() {
-  "$OVXCTL_BIN" --registry="$REGISTRY" "$@"
+  if [[ $REGISTRY == etcd://* ]]; then
+    in_ns "$SWITCH_NS" "$OVXCTL_BIN" --registry="$REGISTRY" "$@"
+  else
+    "$OVXCTL_BIN" --registry="$REGISTRY" "$@"
+  fi
+}
+
+# etcd_start: a real single-member etcd for this run, listening on the
+# underlay in the switch namespace (br0 gets 192.168.50.254), so hosts'
+# controllers reach it over their eth0 (through ovx's XDP, which must pass
+# it untouched) and nothing collides with another etcd on this machine.
+# Sets REGISTRY=etcd://192.168.50.254:2379. Needs underlay_switch first.
+ETCD_IP=192.168.50.254
+etcd_start() {
+  [[ -n $SWITCH_NS ]] || die "etcd_start needs underlay_switch first"
+  local etcd_bin=${OVX_ETCD:-$(command -v etcd || true)}
+  [[ -n $etcd_bin ]] || die "no etcd binary (scripts/install-deps.sh installs etcd-server, or set OVX_ETCD)"
+  ip -n "$SWITCH_NS" addr add "$ETCD_IP/$UNDERLAY_PREFIX" dev br0
+  local client=http://$ETCD_IP:2379 peer=http://127.0.0.1:2380
+  bg etcd ns "$SWITCH_NS" "$etcd_bin" \
+    --name e2e --data-dir "$RUN_DIR/etcd" \
+    --listen-client-urls "$client" --advertise-client-urls "$client" \
+    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+    --initial-cluster "e2e=$peer" --initial-cluster-state new \
+    --initial-cluster-token "$E2E_PREFIX"
+  REGISTRY=etcd://$ETCD_IP:2379
+  export REGISTRY
+  wait_for 15 in_ns "$SWITCH_NS" etcdctl --endpoints="$client" endpoint health ||
+    die "etcd did not become healthy (see $RUN_DIR/logs/etcd.log)"
+  log "etcd up at $client"
 }
 
 # mapfill HOST args...: ovx-test-mapfill on HOST's bpffs.
