@@ -15,7 +15,7 @@
 # unless --keep. Needs root and a build dir (OVX_BUILD_DIR, default ./build).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 E2E_NAME=lab
-# shellcheck source=../tests/e2e/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
 
 LAB_DIR=${OVX_LAB_DIR:-/tmp/ovx-lab}

@@ -12,6 +12,7 @@
 #    |-- h1 192.168.50.1: a1 10.10.0.1 (blue, 100)  b1 10.20.0.1 (red, 200)
 #    |-- h2 192.168.50.2: a2 10.10.0.2 (blue)       b2 10.20.0.2 (red)
 #    `-- h3 192.168.50.3: a3 10.10.0.3 (blue)       b3 10.20.0.3 (red)
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_require_root

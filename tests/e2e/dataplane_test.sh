@@ -11,6 +11,7 @@
 #     a3 10.10.0.3  vni 100                  b2 10.20.0.2  vni 200
 #     b1 10.20.0.1  vni 200
 #   h1 eth0 <------------ veth ------------> h2 eth0
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_require_root

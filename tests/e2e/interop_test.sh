@@ -8,6 +8,7 @@
 #   lx (192.168.50.1, plain Linux)             ov (192.168.50.2, ovx)
 #     l1 10.10.0.1 -- br100 -- vxlan100          o1 10.10.0.2  vni 100
 #   lx eth0 <---------------- veth ----------------> ov eth0
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_require_root

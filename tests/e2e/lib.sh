@@ -29,6 +29,7 @@ E2E_KEEP=${E2E_KEEP:-0}
 E2E_QUIET=${E2E_QUIET:-0}
 E2E_CLEANED=0
 
+# shellcheck disable=SC2034 # some are only read by the tests and the lab
 declare -A HOST_NS=() HOST_VTEP=() HOST_BPFFS=() HOST_MAC=()
 declare -A CT_NS=() CT_HOST=() CT_IP=() CT_PREFIX=() CT_MAC=() CT_IFACE=()
 HOSTS=()
