@@ -223,6 +223,21 @@ absl::Status CheckSingleUnderlay(const std::string& bpffs,
   return absl::OkStatus();
 }
 
+// Detaches the link pinned at pin now, then unpins it. Unpinning alone
+// would detach too, but only once the kernel frees the inode (after an RCU
+// grace period), so the caller could still see it attached. NotFound when
+// nothing is pinned there.
+absl::Status DetachAndUnpin(const std::string& pin) {
+  auto link = OpenPin(pin);
+  if (!link.ok()) return link.status();
+  auto state = ReadLinkState(link->get());
+  // A defunct link (interface gone) has nothing left to detach.
+  if (state.ok() && state->ifindex != 0 && bpf_link_detach(link->get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("detach link ", pin));
+  }
+  return Unpin(pin);
+}
+
 absl::Status NotAttachedError(absl::string_view bpffs) {
   return absl::FailedPreconditionError(absl::StrCat(
       "no tc_endpoint program pinned under ", bpffs,
@@ -348,9 +363,8 @@ absl::Status Detach(absl::string_view bpffs_view, absl::string_view iface) {
   bool found = false;
   for (absl::string_view prefix : {kEndpointLinkPrefix, kUnderlayLinkPrefix}) {
     std::string pin = LinkPin(bpffs, prefix, iface);
-    if (access(pin.c_str(), F_OK) != 0) continue;
-    // The pin holds the last reference: unpinning detaches the link.
-    absl::Status status = Unpin(pin);
+    absl::Status status = DetachAndUnpin(pin);
+    if (absl::IsNotFound(status)) continue;
     if (!status.ok()) return status;
     found = true;
   }
@@ -391,7 +405,10 @@ absl::Status DetachAll(absl::string_view bpffs_view,
   for (absl::string_view sub : {kLinksDir, kProgsDir}) {
     std::string dir = absl::StrCat(bpffs, "/", sub);
     for (const std::string& name : ListDir(dir)) {
-      keep_first(Unpin(absl::StrCat(dir, "/", name)));
+      absl::Status status = sub == kLinksDir
+                                ? DetachAndUnpin(absl::StrCat(dir, "/", name))
+                                : Unpin(absl::StrCat(dir, "/", name));
+      if (!absl::IsNotFound(status)) keep_first(status);
     }
     rmdir(dir.c_str());
   }
