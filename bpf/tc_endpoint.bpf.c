@@ -39,6 +39,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	struct iphdr *ip;
 	__u32 ifindex = skb->ifindex;
 	__u32 vni;
+	__u32 ports, hash;
 	__u16 sport;
 	__u8 tos;
 	int ret;
@@ -93,7 +94,8 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	if (!dst)
 		return -OVX_DROP_NO_ENDPOINT;
 	t->dst_identity = dst->identity;
-	t->dport = bpf_htons(l4_dport(&c, ip->protocol));
+	ports = l4_ports(&c, ip);
+	t->dport = ports_dport(ports);
 
 	ret = policy_check(self->identity, dst->identity, ip->protocol,
 			   bpf_ntohs(t->dport));
@@ -113,7 +115,11 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 
 	/* Everything needed from the old headers, before they move. */
 	tos = ip->tos;
-	sport = vxlan_sport(bpf_get_hash_recalc(skb));
+	hash = skb->hash;
+	if (!hash)
+		hash = vxlan_flow_hash(ip->saddr, ip->daddr, ip->protocol,
+				       ports);
+	sport = vxlan_sport(hash);
 	/* Inner source is the container's own MAC (checked above). */
 	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, dst->mac,
 			  self->mac);

@@ -141,7 +141,7 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	/* A foreign VTEP may not know the MAC; the container's stack only
 	 * takes its own (XDP_REDIRECT path re-runs eth_type_trans). */
 	mac_copy(ieth->h_dest, dst->mac);
-	t->dport = bpf_htons(l4_dport(&c, iip->protocol));
+	t->dport = ports_dport(l4_ports(&c, iip));
 
 	ret = policy_check(src->identity, dst->identity, iip->protocol,
 			   bpf_ntohs(t->dport));

@@ -72,17 +72,27 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 	__builtin_memcpy(dst, src, ETH_ALEN);
 }
 
-/* Destination port of a TCP or UDP header at the cursor, 0 otherwise
- * (ports sit at the same place in both). Does not advance. */
-static __always_inline __u16 l4_dport(struct cursor *c, __u8 proto)
+/* The first 32 bits of a TCP or UDP header at the cursor (source and
+ * destination port, as on the wire), 0 for other protocols, fragments
+ * (only the first has ports; all must hash alike) or a short packet. Does
+ * not advance. */
+static __always_inline __u32 l4_ports(struct cursor *c, const struct iphdr *ip)
 {
-	struct udphdr *l4 = c->pos;
+	__u32 *ports = c->pos;
 
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
 		return 0;
-	if ((void *)(l4 + 1) > c->end)
+	if (ip->frag_off & bpf_htons(OVX_IP_MF | OVX_IP_OFFSET))
 		return 0;
-	return bpf_ntohs(l4->dest);
+	if ((void *)(ports + 1) > c->end)
+		return 0;
+	return *ports;
+}
+
+/* Destination port (network order) out of l4_ports(). */
+static __always_inline __be16 ports_dport(__u32 ports)
+{
+	return ((__be16 *)&ports)[1];
 }
 
 #endif /* OVX_BPF_PARSE_H_ */

@@ -45,6 +45,38 @@ _Static_assert(OVX_ENCAP_HDR_LEN == OVX_VXLAN_OVERHEAD + sizeof(struct ethhdr),
 
 #define OVX_IPV4_TTL 64
 
+/* The flow hash for the source port when the skb carries none (a socket's
+ * txhash usually is there): jhash's final mix of the inner addresses,
+ * protocol and ports, a handful of ALU ops where bpf_get_hash_recalc()
+ * would run the flow dissector (~250 ns). Deterministic, unlike the
+ * kernel's seeded hash. */
+#define OVX_JHASH_INITVAL 0xdeadbeefU
+#define ovx_rol32(w, s) (((w) << (s)) | ((w) >> (32 - (s))))
+
+static __always_inline __u32 vxlan_flow_hash(__be32 saddr, __be32 daddr,
+					     __u8 proto, __u32 ports)
+{
+	__u32 a = OVX_JHASH_INITVAL + (__u32)saddr;
+	__u32 b = OVX_JHASH_INITVAL + (__u32)daddr;
+	__u32 c = OVX_JHASH_INITVAL + (ports ^ proto);
+
+	c ^= b;
+	c -= ovx_rol32(b, 14);
+	a ^= c;
+	a -= ovx_rol32(c, 11);
+	b ^= a;
+	b -= ovx_rol32(a, 25);
+	c ^= b;
+	c -= ovx_rol32(b, 16);
+	a ^= c;
+	a -= ovx_rol32(c, 4);
+	b ^= a;
+	b -= ovx_rol32(a, 14);
+	c ^= b;
+	c -= ovx_rol32(b, 24);
+	return c;
+}
+
 /* Flow hash -> [sport_min, sport_max] by multiply-shift, as the Linux
  * vxlan driver does: no division, uniform enough. */
 static __always_inline __u16 vxlan_sport(__u32 hash)

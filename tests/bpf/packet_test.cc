@@ -1,6 +1,43 @@
 #include "tests/bpf/packet_test.h"
 
+#include <cstring>
+
 namespace ovx::testing {
+namespace {
+
+uint32_t Rol32(uint32_t w, int s) { return (w << s) | (w >> (32 - s)); }
+
+}  // namespace
+
+uint16_t FlowSport(in_addr saddr, in_addr daddr, uint8_t proto, uint16_t sport,
+                   uint16_t dport, uint16_t min, uint16_t max) {
+  // Ports as the program loads them: the 4 wire bytes as a host u32.
+  uint8_t wire[4] = {
+      static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport),
+      static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport)};
+  uint32_t ports;
+  std::memcpy(&ports, wire, 4);
+  uint32_t a = 0xdeadbeefU + saddr.s_addr;
+  uint32_t b = 0xdeadbeefU + daddr.s_addr;
+  uint32_t c = 0xdeadbeefU + (ports ^ proto);
+  c ^= b;
+  c -= Rol32(b, 14);
+  a ^= c;
+  a -= Rol32(c, 11);
+  b ^= a;
+  b -= Rol32(a, 25);
+  c ^= b;
+  c -= Rol32(b, 16);
+  a ^= c;
+  a -= Rol32(c, 4);
+  b ^= a;
+  b -= Rol32(a, 14);
+  c ^= b;
+  c -= Rol32(b, 24);
+  if (max <= min) return min;
+  return static_cast<uint16_t>(
+      min + ((static_cast<uint64_t>(c) * (max - min + 1)) >> 32));
+}
 
 uint32_t Resolve(Iface iface) {
   const World& w = TheWorld();

@@ -1,6 +1,7 @@
 // tc_endpoint: every branch, from a container's host-side veth.
 #include <linux/pkt_cls.h>
 
+#include <optional>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -28,12 +29,14 @@ Bytes FromA(const MacAddr& dmac, in_addr dst) {
 
 // What A's datagram to (dmac, dst) looks like on the underlay.
 Bytes Encapped(const MacAddr& smac, const MacAddr& dmac, in_addr vtep,
-               const MacAddr& inner_dmac, in_addr dst, uint16_t sport = 0,
+               const MacAddr& inner_dmac, in_addr dst,
+               std::optional<uint16_t> sport = std::nullopt,
                uint16_t port = 4789, in_addr our_vtep = kVtep) {
   Packet p;
   p.Eth(smac, dmac)
       .Ipv4(our_vtep, vtep, {.tos = 0x28, .ttl = 64, .id = 0, .df = true})
-      .Udp(sport, port, {.zero_csum = true})
+      .Udp(sport.value_or(FlowSport(kIpA, dst, 17, 40000, 53)), port,
+           {.zero_csum = true})
       .Vxlan(kVniBlue)
       .Eth(kMacA, inner_dmac);
   return UdpFromA(p, dst).Build();
@@ -68,14 +71,12 @@ std::vector<Case> Cases() {
        .in = FromA(kMacC, kIpC),
        .retval = TC_ACT_REDIRECT,
        .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
-       .reason = OVX_FWD_ENCAP,
-       .sport_from_hash = true},
+       .reason = OVX_FWD_ENCAP},
       {.name = "EncapRewritesStaleInnerDstMac",
        .in = FromA(kMacEvil, kIpC),
        .retval = TC_ACT_REDIRECT,
        .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
-       .reason = OVX_FWD_ENCAP,
-       .sport_from_hash = true},
+       .reason = OVX_FWD_ENCAP},
       {.name = "EncapConfiguredPortAndSport",
        .in = FromA(kMacC, kIpC),
        .retval = TC_ACT_REDIRECT,
@@ -90,38 +91,35 @@ std::vector<Case> Cases() {
       {.name = "EncapSportInNarrowRange",
        .in = FromA(kMacC, kIpC),
        .retval = TC_ACT_REDIRECT,
-       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC),
+       .out = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC,
+                       FlowSport(kIpA, kIpC, 17, 40000, 53, 30000, 30003)),
        .reason = OVX_FWD_ENCAP,
        .config =
-           [](ovx_config& c) { c.sport_min = 30000, c.sport_max = 30003; },
-       .sport_from_hash = true},
+           [](ovx_config& c) { c.sport_min = 30000, c.sport_max = 30003; }},
       {.name = "EncapViaGatewayUsesGatewayMac",
        .in = FromA(kMacG, kIpG),
        .retval = TC_ACT_REDIRECT,
        .out = Encapped(kUnderlayMac, kGatewayMac, kVtepRouted, kMacG, kIpG),
-       .reason = OVX_FWD_ENCAP,
-       .sport_from_hash = true},
+       .reason = OVX_FWD_ENCAP},
       // No neighbour yet: bpf_redirect_neigh resolves it; MACs left zero.
       {.name = "EncapUnresolvedNeighbourRedirectsNeigh",
        .in = FromA(kMacD, kIpD),
        .retval = TC_ACT_REDIRECT,
        .out = Encapped(kZeroMac, kZeroMac, kVtep3, kMacD, kIpD),
-       .reason = OVX_FWD_ENCAP,
-       .sport_from_hash = true},
+       .reason = OVX_FWD_ENCAP},
       // Forwarding off on the underlay: bpf_fib_lookup() refuses, the
       // kernel routes it (bpf_redirect_neigh without a next hop).
       {.name = "EncapForwardingDisabledRedirectsNeigh",
        .in = FromA(kMacH, kIpH),
        .retval = TC_ACT_REDIRECT,
-       .out = Encapped(kZeroMac, kZeroMac, kVtepNoFwd, kMacH, kIpH, 0, 4789,
-                       kVtepOnNoFwd),
+       .out = Encapped(kZeroMac, kZeroMac, kVtepNoFwd, kMacH, kIpH,
+                       std::nullopt, 4789, kVtepOnNoFwd),
        .reason = OVX_FWD_ENCAP,
        .config =
            [](ovx_config& c) {
              c.vtep[0] = kVtepOnNoFwd.s_addr;
              c.underlay_ifindex = TheWorld().underlay_no_fwd;
-           },
-       .sport_from_hash = true},
+           }},
       // Exactly the container MTU (underlay 1500 - 50) still fits.
       {.name = "EncapAtContainerMtu",
        .in = Packet()
@@ -134,15 +132,15 @@ std::vector<Case> Cases() {
        .out = Packet()
                   .Eth(kUnderlayMac, kVtep2Mac)
                   .Ipv4(kVtep, kVtep2, {.df = true})
-                  .Udp(0, 4789, {.zero_csum = true})
+                  .Udp(FlowSport(kIpA, kIpC, 17, 40000, 53), 4789,
+                       {.zero_csum = true})
                   .Vxlan(kVniBlue)
                   .Eth(kMacA, kMacC)
                   .Ipv4(kIpA, kIpC)
                   .Udp(40000, 53)
                   .Payload(Bytes(1450 - 20 - 8, 0x5a))
                   .Build(),
-       .reason = OVX_FWD_ENCAP,
-       .sport_from_hash = true},
+       .reason = OVX_FWD_ENCAP},
       // Container MTU too large for the underlay: 1500-byte frame + 50.
       {.name = "DropEncapLargerThanUnderlayMtu",
        .in = Packet()
@@ -155,21 +153,20 @@ std::vector<Case> Cases() {
        .out = Packet()
                   .Eth(Mac("00:00:00:00:00:00"), Mac("00:00:00:00:00:00"))
                   .Ipv4(kVtep, kVtep2, {.df = true})
-                  .Udp(0, 4789, {.zero_csum = true})
+                  .Udp(FlowSport(kIpA, kIpC, 17, 40000, 53), 4789,
+                       {.zero_csum = true})
                   .Vxlan(kVniBlue)
                   .Eth(kMacA, kMacC)
                   .Ipv4(kIpA, kIpC)
                   .Udp(40000, 53)
                   .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
                   .Build(),
-       .reason = OVX_DROP_FRAG_NEEDED,
-       .sport_from_hash = true},
+       .reason = OVX_DROP_FRAG_NEEDED},
       {.name = "DropNoRouteToVtep",
        .in = FromA(kMacE, kIpE),
        .retval = TC_ACT_SHOT,
        .out = Encapped(kZeroMac, kZeroMac, kVtepNoRoute, kMacE, kIpE),
-       .reason = OVX_DROP_FIB,
-       .sport_from_hash = true},
+       .reason = OVX_DROP_FIB},
       // Same node: straight into the peer, dst MAC from the registry.
       {.name = "LocalDelivery",
        .in = FromA(kMacB, kIpB),
