@@ -2,6 +2,7 @@
 // through libxdp and TC through tcx links, and replaces programs in place.
 #include "loader/loader.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -254,6 +255,11 @@ absl::Status ValidateUnderlayOptions(const UnderlayOptions& options) {
   if (!vtep.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--vtep: '", options.vtep, "' is not an IPv4 address"));
+  }
+  uint32_t host = ntohl(vtep->s_addr);
+  if (host == 0 || host == 0xffffffffU || (host >> 28) == 0xe) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--vtep: '", options.vtep, "' is not a unicast IPv4 address"));
   }
   if (options.vxlan_port == 0) {
     return absl::InvalidArgumentError("--vxlan-port must be 1-65535");
