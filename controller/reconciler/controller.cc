@@ -79,9 +79,10 @@ void ReadCounter(int fd) {
 }
 
 std::string Describe(const std::vector<LocalInterface>& list) {
-  return absl::StrJoin(list, ", ", [](std::string* out, const LocalInterface& l) {
-    absl::StrAppend(out, l.endpoint, " (", l.iface, ")");
-  });
+  return absl::StrJoin(list, ", ",
+                       [](std::string* out, const LocalInterface& l) {
+                         absl::StrAppend(out, l.endpoint, " (", l.iface, ")");
+                       });
 }
 
 }  // namespace
@@ -103,9 +104,10 @@ class Controller::Impl {
   absl::Status RunOnce() {
     auto snapshot = deps_.backend->Load();
     if (!snapshot.ok()) {
-      return absl::Status(snapshot.status().code(),
-                          absl::StrCat("load registry ", deps_.backend->Describe(),
-                                       ": ", snapshot.status().message()));
+      return absl::Status(
+          snapshot.status().code(),
+          absl::StrCat("load registry ", deps_.backend->Describe(), ": ",
+                       snapshot.status().message()));
     }
     if (absl::Status s = reconciler_.ReadCurrent(); !s.ok()) return s;
     return Reconcile(*snapshot, /*summarize_noop=*/true);
@@ -287,11 +289,11 @@ class Controller::Impl {
     DesiredState desired =
         ComputeDesiredState(snapshot, desired_options, deps_.resolve);
     if (!desired.node_known) {
-      std::string msg = absl::StrCat(
-          "node '", options_.node, "' is not in the registry ",
-          deps_.backend->Describe(), " (revision ", snapshot.revision,
-          "): add it with 'ovxctl node add ", options_.node,
-          " --vtep=...'; maps left as they are");
+      std::string msg =
+          absl::StrCat("node '", options_.node, "' is not in the registry ",
+                       deps_.backend->Describe(), " (revision ",
+                       snapshot.revision, "): add it with 'ovxctl node add ",
+                       options_.node, " --vtep=...'; maps left as they are");
       if (!options_.once && msg != last_node_msg_) {
         Log(absl::StrCat(msg, ", waiting"));
       }
@@ -302,9 +304,9 @@ class Controller::Impl {
     const std::string& vtep = snapshot.nodes.at(options_.node).vtep;
     if (!deps_.attached_vtep.empty() && vtep != deps_.attached_vtep &&
         vtep != warned_vtep_) {
-      Log(absl::StrCat("warning: registry gives node ", options_.node,
-                       " vtep ", vtep, " but it was attached with --vtep=",
-                       deps_.attached_vtep));
+      Log(absl::StrCat(
+          "warning: registry gives node ", options_.node, " vtep ", vtep,
+          " but it was attached with --vtep=", deps_.attached_vtep));
       warned_vtep_ = vtep;
     }
     for (const std::string& line : desired.skipped) {
@@ -338,9 +340,8 @@ class Controller::Impl {
       }
       absl::Status s = deps_.attach(l.iface);
       if (!s.ok()) {
-        s = absl::Status(s.code(),
-                         absl::StrCat("attach tc_endpoint to ", l.iface, ": ",
-                                      s.message()));
+        s = absl::Status(s.code(), absl::StrCat("attach tc_endpoint to ",
+                                                l.iface, ": ", s.message()));
         Log(s.message());
         if (first_error.ok()) first_error = s;
         continue;
@@ -450,8 +451,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::CreateWith(
   maps::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   maps::UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd.valid() || !wake_fd.valid()) {
-    return absl::InternalError(
-        absl::StrCat("eventfd: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(deps),
                                      *std::move(links), std::move(stop_fd),

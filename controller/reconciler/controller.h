@@ -22,7 +22,7 @@
 namespace ovx::controller {
 
 struct ControllerOptions {
-  std::string node;  // this node's name in the registry (required)
+  std::string node;          // this node's name in the registry (required)
   RegistryOptions registry;  // empty url: kDefaultRegistryUrl
   std::string bpffs = OVX_BPFFS_DEFAULT;
   // Reconcile once and return (no watch, no link events).
@@ -45,8 +45,8 @@ struct ControllerDeps {
   std::function<absl::Status(const std::string& iface)> attach;
   std::function<absl::Status(const std::string& iface)> detach;
   // What the loader recorded at attach time.
-  std::string attached_vtep;     // checked against the registry's
-  uint16_t default_mtu = 0;      // underlay MTU - 50, for networks' mtu 0
+  std::string attached_vtep;  // checked against the registry's
+  uint16_t default_mtu = 0;   // underlay MTU - 50, for networks' mtu 0
   std::map<std::string, uint32_t> endpoint_links;  // iface -> ifindex
 };
 

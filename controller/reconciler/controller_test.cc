@@ -120,7 +120,7 @@ class LockedWriter : public MapWriter {
     return fake_.ops.size();
   }
 
-#define OVX_LOCKED(call)                   \
+#define OVX_LOCKED(call)                 \
   std::lock_guard<std::mutex> lock(mu_); \
   return fake_.call
   absl::StatusOr<DataplaneState> ReadAll() override { OVX_LOCKED(ReadAll()); }
@@ -367,8 +367,9 @@ TEST_F(ControllerTest, UnknownNodeWaitsWithoutTouchingTheMaps) {
   auto c = Make(s, Desired(Cluster(3)), /*once=*/false);
   ASSERT_NE(c, nullptr);
   Start(c.get());
-  EXPECT_TRUE(log_.WaitFor("node 'host1' is not in the registry fake: "
-                           "(revision 4): add it with 'ovxctl node add host1"))
+  EXPECT_TRUE(
+      log_.WaitFor("node 'host1' is not in the registry fake: "
+                   "(revision 4): add it with 'ovxctl node add host1"))
       << log_.All();
   EXPECT_EQ(writer_->writes(), 0u);
   WatchEvent added;

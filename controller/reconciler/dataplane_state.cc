@@ -57,18 +57,17 @@ std::string DescribeState(const DataplaneState& state) {
                 out);
   DescribeTable("interfaces", state.interfaces, FormatInterfaceKey,
                 FormatInterface, out);
-  DescribeTable("endpoints", state.endpoints, FormatEndpointKey,
-                FormatEndpoint, out);
+  DescribeTable("endpoints", state.endpoints, FormatEndpointKey, FormatEndpoint,
+                out);
   return out;
 }
 
 std::string FormatNetworkKey(uint32_t vni) { return absl::StrCat("vni=", vni); }
 
 std::string FormatNetwork(const ovx_network& value) {
-  return absl::StrFormat("policy=%s mtu=%u",
-                         (value.flags & OVX_NET_F_POLICY_DENY) ? "deny"
-                                                               : "allow",
-                         value.mtu);
+  return absl::StrFormat(
+      "policy=%s mtu=%u",
+      (value.flags & OVX_NET_F_POLICY_DENY) ? "deny" : "allow", value.mtu);
 }
 
 std::string FormatVtepKey(const ovx_vtep_key& key) {
@@ -94,8 +93,7 @@ std::string FormatInterfaceKey(uint32_t ifindex) {
 std::string FormatInterface(const ovx_interface& value) {
   return absl::StrCat("vni=", value.vni, " ",
                       FormatAddr(value.family, value.addr), " ",
-                      maps::FormatMac(value.mac),
-                      " identity=", value.identity);
+                      maps::FormatMac(value.mac), " identity=", value.identity);
 }
 
 std::string FormatEndpointKey(const ovx_endpoint_key& key) {

@@ -131,8 +131,7 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
         continue;
       }
       out.maps.endpoints[key] = maps::LocalEndpoint(*ifindex, *mac, identity);
-      out.maps.interfaces[*ifindex] =
-          maps::Interface(vni, *ip, *mac, identity);
+      out.maps.interfaces[*ifindex] = maps::Interface(vni, *ip, *mac, identity);
       out.interfaces.push_back({name, ep.iface, *ifindex});
       continue;
     }
@@ -154,8 +153,10 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
     std::memset(&value, 0, sizeof(value));
     value.node_id = NodeId(ep.node);
     out.maps.vteps[maps::VtepKey(*vtep)] = value;
-    ovx_vtep_vni& count = out.maps.vtep_vnis.try_emplace(
-        maps::VtepVniKey(*vtep, vni), ovx_vtep_vni{0}).first->second;
+    ovx_vtep_vni& count =
+        out.maps.vtep_vnis
+            .try_emplace(maps::VtepVniKey(*vtep, vni), ovx_vtep_vni{0})
+            .first->second;
     ++count.endpoints;
   }
   return out;

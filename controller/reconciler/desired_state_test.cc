@@ -79,9 +79,8 @@ TEST(DesiredStateTest, TheOtherNodeSeesTheMirrorImage) {
       d.maps.endpoints.at(maps::EndpointKey(100, Ip("10.10.0.5")));
   EXPECT_EQ(web1.flags, OVX_EP_F_REMOTE);
   EXPECT_EQ(web1.vtep[0], Ip("192.168.50.1").s_addr);
-  EXPECT_EQ(d.maps.endpoints.at(maps::EndpointKey(100, Ip("10.10.0.6")))
-                .ifindex,
-            9u);
+  EXPECT_EQ(
+      d.maps.endpoints.at(maps::EndpointKey(100, Ip("10.10.0.6"))).ifindex, 9u);
   ASSERT_EQ(d.maps.vteps.size(), 1u);
   EXPECT_TRUE(d.maps.vteps.contains(maps::VtepKey(Ip("192.168.50.1"))));
 }
@@ -96,11 +95,12 @@ TEST(DesiredStateTest, OnlyNetworksPresentHereAreWritten) {
       ComputeDesiredState(s, {"host1", 0}, FakeResolver({{"veth-web1", 7}}));
   EXPECT_EQ(d.maps.networks.size(), 1u);
   EXPECT_TRUE(d.maps.networks.contains(100));
-  EXPECT_FALSE(d.maps.endpoints.contains(maps::EndpointKey(200, Ip("10.20.0.2"))));
+  EXPECT_FALSE(
+      d.maps.endpoints.contains(maps::EndpointKey(200, Ip("10.20.0.2"))));
   // host3 only hosts red: it is not allowed to send us VXLAN.
   EXPECT_FALSE(d.maps.vteps.contains(maps::VtepKey(Ip("192.168.50.3"))));
-  EXPECT_FALSE(d.maps.vtep_vnis.contains(
-      maps::VtepVniKey(Ip("192.168.50.2"), 200)));
+  EXPECT_FALSE(
+      d.maps.vtep_vnis.contains(maps::VtepVniKey(Ip("192.168.50.2"), 200)));
   EXPECT_EQ(d.maps.size(), 6u);
 }
 
@@ -134,8 +134,7 @@ TEST(DesiredStateTest, VtepVnisCountEndpointsPerNodeAndNetwork) {
 TEST(DesiredStateTest, LocalEndpointWaitsForItsInterface) {
   DesiredState d =
       ComputeDesiredState(TwoNodes(), {"host1", 0}, FakeResolver({}));
-  EXPECT_EQ(d.waiting,
-            (std::vector<LocalInterface>{{"web1", "veth-web1", 0}}));
+  EXPECT_EQ(d.waiting, (std::vector<LocalInterface>{{"web1", "veth-web1", 0}}));
   EXPECT_TRUE(d.interfaces.empty());
   EXPECT_TRUE(d.maps.interfaces.empty());
   EXPECT_FALSE(
@@ -159,8 +158,8 @@ TEST(DesiredStateTest, PolicyDenyAndDefaultMtu) {
   Snapshot s = TwoNodes();
   s.networks["blue"].policy = "deny";
   s.networks["blue"].mtu = 0;
-  DesiredState d = ComputeDesiredState(s, {"host1", 1450},
-                                       FakeResolver({{"veth-web1", 7}}));
+  DesiredState d =
+      ComputeDesiredState(s, {"host1", 1450}, FakeResolver({{"veth-web1", 7}}));
   ASSERT_TRUE(d.maps.networks.contains(100));
   EXPECT_EQ(d.maps.networks.at(100).flags, OVX_NET_F_POLICY_DENY);
   EXPECT_EQ(d.maps.networks.at(100).mtu, 1450);
@@ -169,28 +168,26 @@ TEST(DesiredStateTest, PolicyDenyAndDefaultMtu) {
 TEST(DesiredStateTest, NodeWithNoEndpointsHoldsNothing) {
   Snapshot s = TwoNodes();
   AddNode(s, "host9", "192.168.50.9");
-  DesiredState d = ComputeDesiredState(s, {"host9", 0},
-                                       FakeResolver({{"veth-web1", 7}}));
+  DesiredState d =
+      ComputeDesiredState(s, {"host9", 0}, FakeResolver({{"veth-web1", 7}}));
   EXPECT_TRUE(d.node_known);
   EXPECT_EQ(d.maps.size(), 0u) << DescribeState(d.maps);
 }
 
 TEST(DesiredStateTest, UnknownNodeIsReported) {
-  DesiredState d = ComputeDesiredState(TwoNodes(), {"nosuch", 0},
-                                       FakeResolver({}));
+  DesiredState d =
+      ComputeDesiredState(TwoNodes(), {"nosuch", 0}, FakeResolver({}));
   EXPECT_FALSE(d.node_known);
   EXPECT_EQ(d.maps.size(), 0u);
 }
 
 TEST(DesiredStateTest, BadRecordsAreSkippedNotFatal) {
   Snapshot s = TwoNodes();
-  AddEndpoint(s, "bad-ip", "blue", "host2", "10.10.0.300",
-              "02:00:00:00:00:09");
+  AddEndpoint(s, "bad-ip", "blue", "host2", "10.10.0.300", "02:00:00:00:00:09");
   AddEndpoint(s, "dup-ip", "blue", "host2", "10.10.0.6", "02:00:00:00:00:0a");
-  AddEndpoint(s, "no-node", "blue", "host7", "10.10.0.11",
-              "02:00:00:00:00:0b");
-  DesiredState d = ComputeDesiredState(s, {"host1", 0},
-                                       FakeResolver({{"veth-web1", 7}}));
+  AddEndpoint(s, "no-node", "blue", "host7", "10.10.0.11", "02:00:00:00:00:0b");
+  DesiredState d =
+      ComputeDesiredState(s, {"host1", 0}, FakeResolver({{"veth-web1", 7}}));
   EXPECT_EQ(d.skipped.size(), 3u);
   EXPECT_EQ(d.maps.endpoints.size(), 2u);
 }

@@ -18,9 +18,8 @@ namespace {
 
 const char* RegistryDefault() {
   const char* env = std::getenv("OVX_REGISTRY");
-  return env != nullptr && *env != '\0'
-             ? env
-             : ovx::controller::kDefaultRegistryUrl;
+  return env != nullptr && *env != '\0' ? env
+                                        : ovx::controller::kDefaultRegistryUrl;
 }
 
 }  // namespace
@@ -29,8 +28,9 @@ DEFINE_string(node, "", "This node's name in the registry (required).");
 DEFINE_string(registry, RegistryDefault(),
               "Registry URL: file:PATH or etcd://HOST:PORT[,HOST:PORT...]. "
               "Default: $OVX_REGISTRY, else file:/var/lib/ovx/registry.json.");
-DEFINE_string(bpffs, OVX_BPFFS_DEFAULT,
-              "bpffs directory holding the maps pinned by 'ovx-loader attach'.");
+DEFINE_string(
+    bpffs, OVX_BPFFS_DEFAULT,
+    "bpffs directory holding the maps pinned by 'ovx-loader attach'.");
 DEFINE_bool(once, false,
             "Reconcile once and exit: non-zero if anything failed.");
 DEFINE_string(resync_interval, "5m",
@@ -118,12 +118,14 @@ int main(int argc, char** argv) {
   }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
-    std::fprintf(stderr, "ovx-controller: unexpected argument '%s' (see --help)\n",
+    std::fprintf(stderr,
+                 "ovx-controller: unexpected argument '%s' (see --help)\n",
                  argv[1]);
     return 2;
   }
   if (FLAGS_node.empty()) {
-    std::fprintf(stderr, "ovx-controller: --node=NAME is required (see --help)\n");
+    std::fprintf(stderr,
+                 "ovx-controller: --node=NAME is required (see --help)\n");
     return 2;
   }
   absl::Duration resync;

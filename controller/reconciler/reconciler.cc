@@ -160,11 +160,11 @@ ReconcileResult Reconciler::Apply(const DataplaneState& desired,
   if (result.writes() == 0 && result.failed == 0 && !summarize_noop) {
     return result;
   }
-  log_(absl::StrCat("reconciled revision=", revision, ": +", result.added,
-                    " ~", result.updated, " -", result.removed,
-                    result.failed ? absl::StrCat(" (", result.failed,
-                                                 " failed, will retry)")
-                                  : ""));
+  log_(absl::StrCat(
+      "reconciled revision=", revision, ": +", result.added, " ~",
+      result.updated, " -", result.removed,
+      result.failed ? absl::StrCat(" (", result.failed, " failed, will retry)")
+                    : ""));
   return result;
 }
 

@@ -40,9 +40,8 @@ DataplaneState Desired(const Snapshot& s,
 class ReconcilerTest : public ::testing::Test {
  protected:
   Reconciler MakeReconciler() {
-    return Reconciler(writer_, [this](absl::string_view line) {
-      log_.emplace_back(line);
-    });
+    return Reconciler(
+        writer_, [this](absl::string_view line) { log_.emplace_back(line); });
   }
   // Index of the last put and first delete in the op log.
   void ExpectPutsBeforeDeletes() {
@@ -74,10 +73,10 @@ TEST_F(ReconcilerTest, FillsEmptyMapsInDependencyOrder) {
   EXPECT_EQ(result.updated + result.removed + result.failed, 0);
   EXPECT_TRUE(writer_.maps == desired);
   EXPECT_TRUE(r.current() == desired);
-  EXPECT_EQ(writer_.ops, (std::vector<std::string>{
-                             "put networks", "put vteps", "put vtep_vnis",
-                             "put interfaces", "put endpoints",
-                             "put endpoints"}));
+  EXPECT_EQ(writer_.ops,
+            (std::vector<std::string>{"put networks", "put vteps",
+                                      "put vtep_vnis", "put interfaces",
+                                      "put endpoints", "put endpoints"}));
   // One line per change, then the summary.
   ASSERT_EQ(log_.size(), 7u);
   EXPECT_NE(std::find(log_.begin(), log_.end(),
@@ -97,7 +96,8 @@ TEST_F(ReconcilerTest, SecondReconcileWritesNothing) {
   ReconcileResult again = r.Apply(desired, 4);
   EXPECT_EQ(again.writes(), 0);
   EXPECT_TRUE(writer_.ops.empty());
-  EXPECT_EQ(log_, (std::vector<std::string>{"reconciled revision=4: +0 ~0 -0"}));
+  EXPECT_EQ(log_,
+            (std::vector<std::string>{"reconciled revision=4: +0 ~0 -0"}));
 }
 
 TEST_F(ReconcilerTest, QuietWhenNothingChangedIfAsked) {
@@ -147,8 +147,8 @@ TEST_F(ReconcilerTest, EndpointRemovalRemovesItsEntries) {
   EXPECT_EQ(writer_.ops,
             (std::vector<std::string>{"delete endpoints", "delete vtep_vnis",
                                       "delete vteps"}));
-  EXPECT_FALSE(writer_.maps.endpoints.contains(
-      maps::EndpointKey(100, Ip("10.10.0.6"))));
+  EXPECT_FALSE(
+      writer_.maps.endpoints.contains(maps::EndpointKey(100, Ip("10.10.0.6"))));
   EXPECT_TRUE(writer_.maps.vteps.empty());
   EXPECT_TRUE(writer_.maps.vtep_vnis.empty());
   EXPECT_EQ(writer_.maps.size(), 3u);  // network, interface, web1
@@ -165,8 +165,7 @@ TEST_F(ReconcilerTest, EveryPutComesBeforeAnyDelete) {
   AddNode(s, "host3", "192.168.50.3");
   s.endpoints["db1"].node = "host3";
   s.networks["blue"].vni = 101;
-  ReconcileResult result =
-      r.Apply(Desired(s, {{"veth-web1", 8}}), 4);
+  ReconcileResult result = r.Apply(Desired(s, {{"veth-web1", 8}}), 4);
   EXPECT_TRUE(result.status.ok());
   EXPECT_GT(result.added, 0);
   EXPECT_GT(result.removed, 0);
@@ -174,15 +173,14 @@ TEST_F(ReconcilerTest, EveryPutComesBeforeAnyDelete) {
   // Deletes in reverse dependency order.
   std::vector<std::string> deletes;
   for (const std::string& op : writer_.ops) {
-    if (op.starts_with("delete") &&
-        (deletes.empty() || deletes.back() != op)) {
+    if (op.starts_with("delete") && (deletes.empty() || deletes.back() != op)) {
       deletes.push_back(op);
     }
   }
-  EXPECT_EQ(deletes, (std::vector<std::string>{
-                         "delete endpoints", "delete interfaces",
-                         "delete vtep_vnis", "delete vteps",
-                         "delete networks"}));
+  EXPECT_EQ(deletes,
+            (std::vector<std::string>{"delete endpoints", "delete interfaces",
+                                      "delete vtep_vnis", "delete vteps",
+                                      "delete networks"}));
   EXPECT_TRUE(writer_.maps == Desired(s, {{"veth-web1", 8}}));
 }
 
@@ -192,8 +190,8 @@ TEST_F(ReconcilerTest, InterfaceGoneRemovesItsEntries) {
   r.Apply(Desired(Cluster()), 3);
   r.Apply(Desired(Cluster(), {}), 3);
   EXPECT_TRUE(writer_.maps.interfaces.empty());
-  EXPECT_FALSE(writer_.maps.endpoints.contains(
-      maps::EndpointKey(100, Ip("10.10.0.5"))));
+  EXPECT_FALSE(
+      writer_.maps.endpoints.contains(maps::EndpointKey(100, Ip("10.10.0.5"))));
   EXPECT_EQ(writer_.maps.endpoints.size(), 1u);  // db1 stays
 }
 
@@ -220,7 +218,8 @@ TEST_F(ReconcilerTest, FailedWriteIsCountedAndRetried) {
   EXPECT_NE(first.status.message().find("vteps: add 192.168.50.2"),
             std::string::npos)
       << first.status;
-  EXPECT_EQ(log_.back(), "reconciled revision=3: +5 ~0 -0 (1 failed, will retry)");
+  EXPECT_EQ(log_.back(),
+            "reconciled revision=3: +5 ~0 -0 (1 failed, will retry)");
   ReconcileResult second = r.Apply(desired, 3);
   EXPECT_TRUE(second.status.ok());
   EXPECT_EQ(second.added, 1);

@@ -92,8 +92,7 @@ class FakeMapWriter : public MapWriter {
   absl::Status DeleteVtepVni(const ovx_vtep_vni_key& k) override {
     return Delete("vtep_vnis", maps.vtep_vnis, k);
   }
-  absl::Status PutInterface(uint32_t ifindex,
-                            const ovx_interface& v) override {
+  absl::Status PutInterface(uint32_t ifindex, const ovx_interface& v) override {
     return Put("interfaces", maps.interfaces, ifindex, v);
   }
   absl::Status DeleteInterface(uint32_t ifindex) override {
@@ -110,8 +109,8 @@ class FakeMapWriter : public MapWriter {
  private:
   absl::Status Fail(const std::string& name) {
     if (fail_next.erase(name) == 0) return absl::OkStatus();
-    return absl::ResourceExhaustedError(absl::StrCat("update ", name,
-                                                     ": No space left"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("update ", name, ": No space left"));
   }
   template <typename K, typename V>
   absl::Status Put(const std::string& name, Table<K, V>& table, const K& k,
@@ -122,8 +121,7 @@ class FakeMapWriter : public MapWriter {
     return absl::OkStatus();
   }
   template <typename K, typename V>
-  absl::Status Delete(const std::string& name, Table<K, V>& table,
-                      const K& k) {
+  absl::Status Delete(const std::string& name, Table<K, V>& table, const K& k) {
     ops.push_back("delete " + name);
     if (absl::Status s = Fail(name); !s.ok()) return s;
     table.erase(k);
