@@ -10,8 +10,9 @@
 # each other over a direct veth pair (underlay_pair) or a bridge in a
 # "switch" namespace (underlay_switch).
 #
-# Programs run with `nsenter --net=` (never `ip netns exec`, which mounts a
-# fresh /sys and would hide nothing we need but costs a mount namespace).
+# Programs run with `nsenter --net=`, never `ip netns exec`: that one also
+# enters a new mount namespace with a fresh /sys, where a bpffs mounted
+# under /sys/fs/bpf is not visible.
 #
 # Everything created is recorded in $RUN_DIR/state/* and removed by
 # e2e_cleanup, which runs on EXIT (also after an error, Ctrl-C or TERM), so
