@@ -39,10 +39,14 @@ struct Endpoint {
   std::string mac;
   std::string iface;  // host-side interface on node; empty = not ovx-managed
   std::map<std::string, std::string> labels;
+  // Security identity, shared by the endpoints of one network with the same
+  // labels; allocated on write (controller/policy/identity.h). 0 = not yet
+  // (a record written before identities existed): given one on next write.
+  uint32_t identity = 0;
   bool operator==(const Endpoint&) const = default;
 };
 
-// Reserved for the policy issue; stored and round-tripped already.
+// An allow rule of a --policy=deny network (docs/policy.md).
 struct Policy {
   std::string name;
   std::string network;

@@ -133,7 +133,8 @@ json ToJson(const Endpoint& e) {
   return json{
       {"schema", kSchemaVersion}, {"name", e.name},  {"network", e.network},
       {"node", e.node},           {"ip", e.ip},      {"mac", e.mac},
-      {"iface", e.iface},         {"labels", labels}};
+      {"iface", e.iface},         {"labels", labels},
+      {"identity", e.identity}};
 }
 
 json ToJson(const Policy& p) {
@@ -184,6 +185,7 @@ absl::StatusOr<Endpoint> FromJson<Endpoint>(const json& j) {
   r.String("mac", e.mac);
   r.String("iface", e.iface);
   r.StringMap("labels", e.labels);
+  r.U32("identity", e.identity);  // absent in older records: 0
   if (!r.status().ok()) return r.status();
   return e;
 }

@@ -28,7 +28,8 @@ Snapshot Sample() {
                                  .ip = "10.10.0.5",
                                  .mac = "02:00:0a:0a:00:05",
                                  .iface = "veth-web1",
-                                 .labels = {{"app", "web"}, {"tier", "front"}}};
+                                 .labels = {{"app", "web"}, {"tier", "front"}},
+                                 .identity = 257};
   s.policies["p1"] = Policy{.name = "p1",
                             .network = "blue",
                             .from = "app=web",
@@ -166,6 +167,22 @@ TEST(RecordJson, MissingSchemaAndUnknownFieldsAccepted) {
   absl::StatusOr<Node> n = FromJson<Node>(j);
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->vtep, "1.2.3.4");
+}
+
+TEST(RecordJson, EndpointIdentityIsOptional) {
+  json j = ToJson(Sample().endpoints["web1"]);
+  EXPECT_EQ(j["identity"], 257);
+  // Written before identities existed: 0, given one on the next write.
+  j.erase("identity");
+  absl::StatusOr<Endpoint> e = FromJson<Endpoint>(j);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->identity, 0u);
+  j["identity"] = -1;
+  EXPECT_THAT(FromJson<Endpoint>(j).status().message(),
+              HasSubstr("field \"identity\" = -1 is out of range"));
+  j["identity"] = "256";
+  EXPECT_THAT(FromJson<Endpoint>(j).status().message(),
+              HasSubstr("field \"identity\" must be an integer"));
 }
 
 TEST(Model, ApplyChanges) {

@@ -11,6 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "controller/policy/identity.h"
+#include "controller/policy/rule.h"
 
 namespace ovx::controller {
 namespace {
@@ -433,17 +435,72 @@ absl::StatusOr<std::string> AllocateMac(const Snapshot& snap,
       absl::StrCat("network ", network.name, ": no free MAC for ip ", ip_text));
 }
 
+absl::Status ValidatePolicy(const Snapshot& snap, const Policy& p) {
+  if (absl::Status s = ValidateName("policy", p.name); !s.ok()) return s;
+  const std::string what = absl::StrCat("policy ", p.name);
+  if (auto it = snap.policies.find(p.name); it != snap.policies.end()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        what, " already exists (network ", it->second.network, ")"));
+  }
+  if (p.network.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": --network is required"));
+  }
+  auto net = snap.networks.find(p.network);
+  if (net == snap.networks.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(what, ": --network=", p.network, " does not exist"));
+  }
+  if (absl::StatusOr<Rule> rule = ParseRule(p); !rule.ok()) {
+    return rule.status();
+  }
+  if (net->second.policy != "deny") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": --network=", p.network, " has --policy=",
+        net->second.policy,
+        ", where everything is allowed and rules are ignored; rules apply to "
+        "networks created with --policy=deny (ovxctl network create NAME "
+        "--vni=N --subnet=CIDR --policy=deny)"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Every write ends here: identities for endpoints that lack one.
+template <typename T>
+T Assigned(Snapshot& snap, T result) {
+  AssignIdentities(snap);
+  return result;
+}
+
+}  // namespace
+
 absl::StatusOr<Network> AddNetwork(Snapshot& snap, Network network) {
   if (network.policy.empty()) network.policy = "allow";
   if (absl::Status s = ValidateNetwork(snap, network); !s.ok()) return s;
   snap.networks[network.name] = network;
-  return network;
+  return Assigned(snap, network);
 }
 
 absl::StatusOr<Node> AddNode(Snapshot& snap, Node node) {
   if (absl::Status s = ValidateNode(snap, node); !s.ok()) return s;
   snap.nodes[node.name] = node;
-  return node;
+  return Assigned(snap, node);
+}
+
+absl::StatusOr<Policy> AddPolicy(Snapshot& snap, Policy policy) {
+  if (policy.proto.empty()) policy.proto = "any";
+  if (absl::Status s = ValidatePolicy(snap, policy); !s.ok()) return s;
+  snap.policies[policy.name] = policy;
+  return Assigned(snap, policy);
+}
+
+absl::Status RemovePolicy(Snapshot& snap, absl::string_view name) {
+  if (snap.policies.erase(std::string(name)) == 0) {
+    return absl::NotFoundError(absl::StrCat("policy ", name, " does not exist"));
+  }
+  return Assigned(snap, absl::OkStatus());
 }
 
 absl::StatusOr<Endpoint> AddEndpoint(Snapshot& snap, Endpoint e) {
@@ -473,8 +530,12 @@ absl::StatusOr<Endpoint> AddEndpoint(Snapshot& snap, Endpoint e) {
   if (absl::Status s = ValidateEndpoint(snap, e); !s.ok()) return s;
   Mac mac;
   if (MacProblem(e.mac, mac).empty()) e.mac = FormatMac(mac);
+  // The control plane owns identities: reuse or allocate, never trust one
+  // given by the caller.
+  e.identity = 0;
   snap.endpoints[e.name] = e;
-  return e;
+  AssignIdentities(snap);
+  return snap.endpoints.at(e.name);
 }
 
 absl::Status RemoveNetwork(Snapshot& snap, absl::string_view name) {
@@ -501,7 +562,7 @@ absl::Status RemoveNetwork(Snapshot& snap, absl::string_view name) {
                      absl::StrJoin(users, ", "), "): remove them first"));
   }
   snap.networks.erase(it);
-  return absl::OkStatus();
+  return Assigned(snap, absl::OkStatus());
 }
 
 absl::Status RemoveNode(Snapshot& snap, absl::string_view name) {
@@ -519,7 +580,7 @@ absl::Status RemoveNode(Snapshot& snap, absl::string_view name) {
                      absl::StrJoin(users, ", "), "): remove them first"));
   }
   snap.nodes.erase(it);
-  return absl::OkStatus();
+  return Assigned(snap, absl::OkStatus());
 }
 
 absl::Status RemoveEndpoint(Snapshot& snap, absl::string_view name) {
@@ -527,7 +588,7 @@ absl::Status RemoveEndpoint(Snapshot& snap, absl::string_view name) {
     return absl::NotFoundError(
         absl::StrCat("endpoint ", name, " does not exist"));
   }
-  return absl::OkStatus();
+  return Assigned(snap, absl::OkStatus());
 }
 
 }  // namespace ovx::controller

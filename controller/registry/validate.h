@@ -56,6 +56,10 @@ absl::Status ValidateName(absl::string_view kind, absl::string_view name);
 absl::Status ValidateNetwork(const Snapshot& snap, const Network& network);
 absl::Status ValidateNode(const Snapshot& snap, const Node& node);
 absl::Status ValidateEndpoint(const Snapshot& snap, const Endpoint& endpoint);
+// Syntax (selectors, proto, port), the network (must exist and be a
+// --policy=deny network: rules on an allow network would be ignored) and
+// name uniqueness.
+absl::Status ValidatePolicy(const Snapshot& snap, const Policy& policy);
 
 // Lowest free address of the network's subnet, skipping the network,
 // broadcast and gateway addresses; ResourceExhausted when none is left.
@@ -68,16 +72,20 @@ absl::StatusOr<std::string> AllocateMac(const Snapshot& snap,
                                         const Network& network,
                                         absl::string_view ip);
 
-// Validate (allocating ip/mac when empty, filling defaults) and insert.
-// Return the record as stored.
+// Validate (allocating ip/mac/identity when empty, filling defaults) and
+// insert. Return the record as stored. Every successful Add/Remove also
+// gives an identity to endpoints still without one (records written before
+// identities existed), so any write migrates them.
 absl::StatusOr<Network> AddNetwork(Snapshot& snap, Network network);
 absl::StatusOr<Node> AddNode(Snapshot& snap, Node node);
 absl::StatusOr<Endpoint> AddEndpoint(Snapshot& snap, Endpoint endpoint);
+absl::StatusOr<Policy> AddPolicy(Snapshot& snap, Policy policy);
 
 // NotFound when absent; FailedPrecondition while endpoints still use it.
 absl::Status RemoveNetwork(Snapshot& snap, absl::string_view name);
 absl::Status RemoveNode(Snapshot& snap, absl::string_view name);
 absl::Status RemoveEndpoint(Snapshot& snap, absl::string_view name);
+absl::Status RemovePolicy(Snapshot& snap, absl::string_view name);
 
 }  // namespace ovx::controller
 

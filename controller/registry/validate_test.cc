@@ -453,6 +453,135 @@ TEST(Remove, RefusesWhileInUseAndNamesUsers) {
   EXPECT_FALSE(s.nodes.contains("host1"));
 }
 
+struct BadPolicy : Bad {
+  Policy record;
+};
+
+TEST(Validate, PolicyRejections) {
+  auto rule = [](std::string proto = "tcp", std::string port = "5432") {
+    return Policy{.name = "web-db",
+                  .network = "deny1",
+                  .from = "app=web",
+                  .to = "app=db",
+                  .proto = std::move(proto),
+                  .port = std::move(port)};
+  };
+  Policy bad_name = rule();
+  bad_name.name = "web db";
+  Policy dup = rule();
+  dup.name = "old";
+  Policy no_network = rule();
+  no_network.network = "";
+  Policy unknown_network = rule();
+  unknown_network.network = "green";
+  Policy allow_network = rule();
+  allow_network.network = "blue";
+  Policy bad_from = rule();
+  bad_from.from = "app";
+  Policy bad_to = rule();
+  bad_to.to = "app=db,*";
+  Policy no_from = rule();
+  no_from.from = "";
+  const BadPolicy cases[] = {
+      {{"bad name", StatusCode::kInvalidArgument,
+        "policy \"web db\": name must be 1..63 characters of [a-zA-Z0-9._-]"},
+       bad_name},
+      {{"duplicate", StatusCode::kAlreadyExists,
+        "policy old already exists (network deny1)"},
+       dup},
+      {{"no network", StatusCode::kInvalidArgument,
+        "policy web-db: --network is required"},
+       no_network},
+      {{"unknown network", StatusCode::kNotFound,
+        "policy web-db: --network=green does not exist"},
+       unknown_network},
+      {{"allow network", StatusCode::kFailedPrecondition,
+        "policy web-db: --network=blue has --policy=allow, where everything "
+        "is allowed and rules are ignored; rules apply to networks created "
+        "with --policy=deny (ovxctl network create NAME --vni=N "
+        "--subnet=CIDR --policy=deny)"},
+       allow_network},
+      {{"from syntax", StatusCode::kInvalidArgument,
+        "policy web-db: --from=app is not a selector: \"app\" is not "
+        "key=value (want k=v[,k=v...] or *)"},
+       bad_from},
+      {{"to syntax", StatusCode::kInvalidArgument,
+        "policy web-db: --to=app=db,* is not a selector: mixes * with labels "
+        "(want k=v[,k=v...] or *)"},
+       bad_to},
+      {{"from missing", StatusCode::kInvalidArgument,
+        "policy web-db: --from is required (a selector such as app=web, or * "
+        "for all)"},
+       no_from},
+      {{"port 0", StatusCode::kInvalidArgument,
+        "policy web-db: --port=0 is out of range 1..65535"},
+       rule("tcp", "0")},
+      {{"port too big", StatusCode::kInvalidArgument,
+        "policy web-db: --port=65536 is out of range 1..65535"},
+       rule("udp", "65536")},
+      {{"range reversed", StatusCode::kInvalidArgument,
+        "policy web-db: --port=9000-8000 is an empty range: 9000 > 8000"},
+       rule("tcp", "9000-8000")},
+      {{"range end too big", StatusCode::kInvalidArgument,
+        "policy web-db: --port=1-65536: \"65536\" is out of range "
+        "1..65535"},
+       rule("tcp", "1-65536")},
+      {{"port with icmp", StatusCode::kInvalidArgument,
+        "policy web-db: --port=5432 needs --proto=tcp or --proto=udp (icmp "
+        "has no ports)"},
+       rule("icmp")},
+      {{"port with any", StatusCode::kInvalidArgument,
+        "policy web-db: --port=5432 needs --proto=tcp or --proto=udp (any "
+        "has no ports)"},
+       rule("any")},
+      {{"bad proto", StatusCode::kInvalidArgument,
+        "policy web-db: --proto=sctp must be tcp, udp, icmp or any"},
+       rule("sctp", "")},
+  };
+  for (const BadPolicy& c : cases) {
+    SCOPED_TRACE(c.label);
+    Snapshot s = Base();
+    s.networks["deny1"] = Network{
+        .name = "deny1", .vni = 300, .subnet = "10.30.0.0/24", .policy = "deny"};
+    s.policies["old"] = Policy{
+        .name = "old", .network = "deny1", .from = "*", .to = "*"};
+    // Identities already assigned, so a failed write must change nothing.
+    s.endpoints["web1"].identity = 256;
+    const Snapshot before = s;
+    absl::StatusOr<Policy> r = AddPolicy(s, c.record);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), c.code);
+    EXPECT_EQ(r.status().message(), c.message);
+    EXPECT_EQ(s, before);
+  }
+}
+
+TEST(Validate, PolicyAcceptedAndRemoved) {
+  Snapshot s = Base();
+  s.networks["deny1"] = Network{
+      .name = "deny1", .vni = 300, .subnet = "10.30.0.0/24", .policy = "deny"};
+  absl::StatusOr<Policy> p = AddPolicy(
+      s, {.name = "all", .network = "deny1", .from = "*", .to = "*"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->proto, "any");
+  EXPECT_EQ(s.policies.at("all"), *p);
+  // Selectors that match nothing today are fine.
+  EXPECT_TRUE(AddPolicy(s, {.name = "db",
+                            .network = "deny1",
+                            .from = "app=nobody",
+                            .to = "app=db,tier=back",
+                            .proto = "udp",
+                            .port = "1-65535"})
+                  .ok());
+  EXPECT_EQ(RemoveNetwork(s, "deny1").message(),
+            "network deny1 still has policies (all, db): remove them first");
+  EXPECT_TRUE(RemovePolicy(s, "all").ok());
+  EXPECT_EQ(RemovePolicy(s, "all").code(), StatusCode::kNotFound);
+  EXPECT_EQ(RemovePolicy(s, "all").message(), "policy all does not exist");
+  EXPECT_TRUE(RemovePolicy(s, "db").ok());
+  EXPECT_TRUE(RemoveNetwork(s, "deny1").ok());
+}
+
 TEST(Parse, Labels) {
   auto l = ParseLabels("app=web,tier=front,empty=");
   ASSERT_TRUE(l.ok()) << l.status();
