@@ -2,8 +2,9 @@
 /*
  * tc_endpoint: tcx ingress on a container's host-side veth, so it sees
  * everything the container sends (direction OVX_DIR_EGRESS). Answers ARP,
- * enforces the container's own MAC/IP, looks the destination up in the
- * container's network only (isolation), then delivers into a local peer or
+ * enforces the container's own MAC/IP, refuses VXLAN from containers,
+ * looks the destination up in the container's network only (isolation),
+ * applies the network's policy, then delivers into a local peer or
  * encapsulates towards the remote VTEP.
  */
 /* First: the bpf/ headers below need its types. */
@@ -14,6 +15,7 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
+#include <linux/udp.h>
 
 #include "lib/arp.h"
 #include "lib/config.h"
@@ -27,6 +29,17 @@
 #define OVX_EGRESS_PULL_LEN                                                    \
 	(sizeof(struct ethhdr) + sizeof(struct arp_eth_ipv4))
 
+/* UDP destination port at the cursor, even in a first fragment; 0 when
+ * the header is not all there. */
+static __always_inline __be16 tunnel_dport(struct cursor *c)
+{
+	struct udphdr *udp = c->pos;
+
+	if ((void *)(udp + 1) > c->end)
+		return 0;
+	return udp->dest;
+}
+
 /* Returns the forward reason (> 0) or -OVX_DROP_*. */
 static __always_inline int endpoint_egress(struct __sk_buff *skb,
 					   struct ovx_trace *t)
@@ -34,6 +47,8 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	struct ovx_endpoint_key key = {};
 	const struct ovx_interface *self;
 	const struct ovx_endpoint *dst;
+	const struct ovx_network *net;
+	struct ovx_flow flow;
 	struct cursor c;
 	struct ethhdr *eth;
 	struct iphdr *ip;
@@ -84,6 +99,17 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 		return -OVX_DROP_IP_OPTIONS;
 	if (ip->saddr != self->addr[0])
 		return -OVX_DROP_SPOOF_IP;
+	flow_parse(&c, ip, &flow);
+	t->sport = flow.sport;
+	t->dport = flow.dport;
+
+	/* A container never speaks VXLAN to the tunnel port, whatever the
+	 * destination (an underlay address is not an endpoint, so this comes
+	 * before the lookup). Ports are 0 in fragments: check the header. */
+	if (ip->protocol == IPPROTO_UDP &&
+	    !(ip->frag_off & bpf_htons(OVX_IP_OFFSET)) &&
+	    tunnel_dport(&c) == bpf_htons(ovx_cfg.vxlan_port))
+		return -OVX_DROP_TUNNEL_FROM_ENDPOINT;
 
 	/* Only the sender's own network is searched: a destination in any
 	 * other network is simply not found (isolation). */
@@ -95,10 +121,13 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 		return -OVX_DROP_NO_ENDPOINT;
 	t->dst_identity = dst->identity;
 	ports = l4_ports(&c, ip);
-	t->dport = ports_dport(ports);
 
-	ret = policy_check(self->identity, dst->identity, ip->protocol,
-			   bpf_ntohs(t->dport));
+	/* One hash lookup per packet for the network's policy mode; allow
+	 * networks stop there. */
+	net = bpf_map_lookup_elem(&networks, &vni);
+	if (!net)
+		return -OVX_DROP_UNKNOWN_VNI;
+	ret = policy_check(net, vni, self->identity, dst->identity, &flow);
 	if (ret < 0)
 		return ret;
 

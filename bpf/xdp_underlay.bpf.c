@@ -40,6 +40,8 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	struct ovx_vtep_vni_key vv = {};
 	struct ovx_vtep_key vk = {};
 	const struct ovx_endpoint *src, *dst;
+	const struct ovx_network *net;
+	struct ovx_flow flow;
 	struct cursor c;
 	struct ethhdr *eth, *ieth;
 	struct iphdr *ip, *iip;
@@ -75,6 +77,7 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	t->saddr = ip->saddr;
 	t->daddr = ip->daddr;
 	t->proto = IPPROTO_UDP;
+	t->sport = udp->source;
 	t->dport = udp->dest;
 	if (frag & OVX_IP_MF)
 		return -OVX_DROP_FRAGMENT;
@@ -90,7 +93,8 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	vni = bpf_ntohl(vx->vni) >> 8;
 	t->vni = vni;
 
-	if (!bpf_map_lookup_elem(&networks, &vni))
+	net = bpf_map_lookup_elem(&networks, &vni);
+	if (!net)
 		return -OVX_DROP_UNKNOWN_VNI;
 	vk.family = OVX_AF_INET;
 	vk.addr[0] = ip->saddr;
@@ -113,6 +117,7 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	t->saddr = iip->saddr;
 	t->daddr = iip->daddr;
 	t->proto = iip->protocol;
+	t->sport = 0;
 	t->dport = 0;
 	if (iip->ihl != 5)
 		return -OVX_DROP_IP_OPTIONS;
@@ -141,10 +146,11 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 	/* A foreign VTEP may not know the MAC; the container's stack only
 	 * takes its own (XDP_REDIRECT path re-runs eth_type_trans). */
 	mac_copy(ieth->h_dest, dst->mac);
-	t->dport = ports_dport(l4_ports(&c, iip));
+	flow_parse(&c, iip, &flow);
+	t->sport = flow.sport;
+	t->dport = flow.dport;
 
-	ret = policy_check(src->identity, dst->identity, iip->protocol,
-			   bpf_ntohs(t->dport));
+	ret = policy_check(net, vni, src->identity, dst->identity, &flow);
 	if (ret < 0)
 		return ret;
 

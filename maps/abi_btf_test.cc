@@ -93,7 +93,31 @@ const TypeSpec kConfig{
      OVX_FIELD(ovx_config, vtep), OVX_FIELD(ovx_config, underlay_ifindex),
      OVX_FIELD(ovx_config, vxlan_port), OVX_FIELD(ovx_config, sport_min),
      OVX_FIELD(ovx_config, sport_max), OVX_FIELD(ovx_config, pad2),
-     OVX_FIELD(ovx_config, flags)}};
+     OVX_FIELD(ovx_config, flags),
+     OVX_FIELD(ovx_config, drop_events_per_sec)}};
+const TypeSpec kPolicyKey{
+    "ovx_policy_key",
+    sizeof(ovx_policy_key),
+    {OVX_FIELD(ovx_policy_key, prefixlen), OVX_FIELD(ovx_policy_key, vni),
+     OVX_FIELD(ovx_policy_key, src_identity),
+     OVX_FIELD(ovx_policy_key, dst_identity), OVX_FIELD(ovx_policy_key, proto),
+     OVX_FIELD(ovx_policy_key, pad), OVX_FIELD(ovx_policy_key, port)}};
+const TypeSpec kPolicy{
+    "ovx_policy",
+    sizeof(ovx_policy),
+    {OVX_FIELD(ovx_policy, flags), OVX_FIELD(ovx_policy, rule_id)}};
+const TypeSpec kCtKey{
+    "ovx_ct_key",
+    sizeof(ovx_ct_key),
+    {OVX_FIELD(ovx_ct_key, vni), OVX_FIELD(ovx_ct_key, family),
+     OVX_FIELD(ovx_ct_key, proto), OVX_FIELD(ovx_ct_key, sport),
+     OVX_FIELD(ovx_ct_key, dport), OVX_FIELD(ovx_ct_key, pad),
+     OVX_FIELD(ovx_ct_key, saddr), OVX_FIELD(ovx_ct_key, daddr)}};
+const TypeSpec kCtEntry{
+    "ovx_ct_entry",
+    sizeof(ovx_ct_entry),
+    {OVX_FIELD(ovx_ct_entry, last_seen_ns), OVX_FIELD(ovx_ct_entry, rule_id),
+     OVX_FIELD(ovx_ct_entry, flags)}};
 
 struct MapSpec {
   bpf_map_type type;
@@ -117,6 +141,10 @@ const std::map<std::string, MapSpec>& Expected() {
        {BPF_MAP_TYPE_PERCPU_ARRAY, &kU32, &kCounter, OVX_MAX_COUNTERS}},
       {OVX_MAP_EVENTS,
        {BPF_MAP_TYPE_RINGBUF, nullptr, nullptr, OVX_EVENTS_BYTES}},
+      {OVX_MAP_POLICY,
+       {BPF_MAP_TYPE_LPM_TRIE, &kPolicyKey, &kPolicy, OVX_MAX_POLICY}},
+      {OVX_MAP_CONNTRACK,
+       {BPF_MAP_TYPE_LRU_HASH, &kCtKey, &kCtEntry, OVX_MAX_CONNTRACK}},
   };
   return *kMaps;
 }

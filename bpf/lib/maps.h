@@ -68,4 +68,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } events SEC(".maps");
 
+/* Policy: LPM trie over (vni, identities, proto, port); see ovx_abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, OVX_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+	__type(key, struct ovx_policy_key);
+	__type(value, struct ovx_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy SEC(".maps");
+
+/* Allowed flows of deny networks, original direction; LRU so a full table
+ * forgets the idlest flow instead of refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, OVX_MAX_CONNTRACK);
+	__type(key, struct ovx_ct_key);
+	__type(value, struct ovx_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack SEC(".maps");
+
 #endif /* OVX_BPF_MAPS_H_ */

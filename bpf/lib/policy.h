@@ -1,22 +1,187 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * policy.h - policy_check(), the one place both directions ask whether
- * src_identity may talk to dst_identity on (proto, dport). Returns 0 to
- * allow or -OVX_DROP_POLICY. For now everything inside a network is
- * allowed; the policy issue fills this in (maps, conntrack for replies).
+ * policy.h - policy_check(), the one place both directions ask whether a
+ * packet may pass, and flow_parse() which fills the struct ovx_flow it
+ * takes. Networks without OVX_NET_F_POLICY_DENY allow everything without a
+ * lookup. In a deny network a fresh conntrack entry for the flow (original
+ * direction) or its reverse (a reply) allows; otherwise the policy LPM trie
+ * decides, once per connection, and an allowed flow gets a conntrack entry.
+ * Returns 0 to allow or -OVX_DROP_POLICY.
  */
 #ifndef OVX_BPF_POLICY_H_
 #define OVX_BPF_POLICY_H_
 
+/* First: the bpf/ headers below need its types. */
+#include <linux/bpf.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+
+#include "lib/maps.h"
+#include "lib/parse.h"
 #include "ovx_abi.h"
 
-static __always_inline int policy_check(__u32 src_identity, __u32 dst_identity,
-					__u8 proto, __u16 dport)
+/* Idle time after which a conntrack entry no longer counts: the flow is
+ * new again and policy decides (Cilium's defaults). */
+#define OVX_CT_IDLE_TCP_NS (21600ULL * 1000000000ULL)
+#define OVX_CT_IDLE_OTHER_NS (60ULL * 1000000000ULL)
+/* last_seen is written at most once a second per entry: no shared cache
+ * line bouncing between CPUs on every packet of a busy flow. */
+#define OVX_CT_REFRESH_NS 1000000000ULL
+
+/* The flow a packet belongs to, as conntrack keys it. ICMP echo: a request
+ * has sport = identifier, dport = 0; a reply dport = identifier, sport = 0,
+ * so a reply is exactly the reverse of its request. Other ICMP, fragments
+ * (all fragments of a datagram alike) and short packets: ports 0. */
+struct ovx_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* <linux/icmp.h> drags in libc headers; the echo header is all we need. */
+#define OVX_ICMP_ECHOREPLY 0
+#define OVX_ICMP_ECHO 8
+
+struct ovx_icmp_echo {
+	__u8 type;
+	__u8 code;
+	__u16 csum;
+	__be16 id;
+	__be16 seq;
+};
+
+static __always_inline void flow_parse(struct cursor *c,
+				       const struct iphdr *ip,
+				       struct ovx_flow *f)
 {
-	(void)src_identity;
-	(void)dst_identity;
-	(void)proto;
-	(void)dport;
+	struct ovx_icmp_echo *icmp = c->pos;
+	__u32 ports;
+
+	f->saddr = ip->saddr;
+	f->daddr = ip->daddr;
+	f->proto = ip->protocol;
+	f->sport = 0;
+	f->dport = 0;
+	if (ip->protocol != IPPROTO_ICMP) {
+		ports = l4_ports(c, ip);
+		f->sport = ((__be16 *)&ports)[0];
+		f->dport = ports_dport(ports);
+		return;
+	}
+	if (ip->frag_off & bpf_htons(OVX_IP_MF | OVX_IP_OFFSET))
+		return;
+	if ((void *)(icmp + 1) > c->end)
+		return;
+	if (icmp->type == OVX_ICMP_ECHO)
+		f->sport = icmp->id;
+	else if (icmp->type == OVX_ICMP_ECHOREPLY)
+		f->dport = icmp->id;
+}
+
+/* One policy lookup for (src, dst): 1 allow, -1 deny entry, 0 no entry. */
+static __always_inline int policy_lookup(struct ovx_policy_key *k, __u32 src,
+					 __u32 dst, __u32 *rule_id)
+{
+	const struct ovx_policy *p;
+
+	k->src_identity = src;
+	k->dst_identity = dst;
+	p = bpf_map_lookup_elem(&policy, k);
+	if (!p)
+		return 0;
+	*rule_id = p->rule_id;
+	return p->flags & OVX_POLICY_F_ALLOW ? 1 : -1;
+}
+
+/* The rules: (src,dst), (src,ANY), (ANY,dst), (ANY,ANY), the first entry
+ * found decides (longest prefix within a pair). Returns 1 to allow. */
+static __always_inline int policy_allows(__u32 vni, __u32 src_id,
+					 __u32 dst_id,
+					 const struct ovx_flow *f,
+					 __u32 *rule_id)
+{
+	struct ovx_policy_key k = {};
+	int ret;
+
+	k.prefixlen = OVX_POLICY_PREFIX_FULL;
+	k.vni = vni;
+	k.proto = f->proto;
+	/* Only TCP and UDP have a port; ICMP rules are port-less. */
+	if (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP)
+		k.port = f->dport;
+	ret = policy_lookup(&k, src_id, dst_id, rule_id);
+	if (!ret)
+		ret = policy_lookup(&k, src_id, OVX_IDENTITY_ANY, rule_id);
+	if (!ret)
+		ret = policy_lookup(&k, OVX_IDENTITY_ANY, dst_id, rule_id);
+	if (!ret)
+		ret = policy_lookup(&k, OVX_IDENTITY_ANY, OVX_IDENTITY_ANY,
+				    rule_id);
+	return ret > 0;
+}
+
+/* A conntrack entry that is still fresh allows; refreshes it. */
+static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now,
+				  __u8 proto)
+{
+	__u64 idle = proto == IPPROTO_TCP ? OVX_CT_IDLE_TCP_NS :
+					    OVX_CT_IDLE_OTHER_NS;
+	__u64 last = e->last_seen_ns;
+
+	if (now - last > idle)
+		return 0;
+	if (now - last > OVX_CT_REFRESH_NS)
+		e->last_seen_ns = now;
+	return 1;
+}
+
+static __always_inline int policy_check(const struct ovx_network *net,
+					__u32 vni, __u32 src_id, __u32 dst_id,
+					const struct ovx_flow *f)
+{
+	struct ovx_ct_entry fresh = {};
+	struct ovx_ct_key ct = {};
+	struct ovx_ct_entry *e;
+	__u32 rule_id = 0;
+	__u64 now;
+
+	if (!(net->flags & OVX_NET_F_POLICY_DENY))
+		return 0;
+
+	/* Coarse clock (jiffies): enough for idle timeouts, cheaper. */
+	now = bpf_ktime_get_coarse_ns();
+	ct.vni = vni;
+	ct.family = OVX_AF_INET;
+	ct.proto = f->proto;
+	/* Reverse first: the reply of an allowed flow. */
+	ct.sport = f->dport;
+	ct.dport = f->sport;
+	ct.saddr[0] = f->daddr;
+	ct.daddr[0] = f->saddr;
+	e = bpf_map_lookup_elem(&conntrack, &ct);
+	if (e && ct_hit(e, now, f->proto))
+		return 0;
+	ct.sport = f->sport;
+	ct.dport = f->dport;
+	ct.saddr[0] = f->saddr;
+	ct.daddr[0] = f->daddr;
+	e = bpf_map_lookup_elem(&conntrack, &ct);
+	if (e && ct_hit(e, now, f->proto))
+		return 0;
+
+	if (!policy_allows(vni, src_id, dst_id, f, &rule_id))
+		return -OVX_DROP_POLICY;
+	fresh.last_seen_ns = now;
+	fresh.rule_id = rule_id;
+	/* Best effort: a failed insert only means the next packet asks the
+	 * policy again. */
+	bpf_map_update_elem(&conntrack, &ct, &fresh, BPF_ANY);
 	return 0;
 }
 
