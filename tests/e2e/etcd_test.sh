@@ -65,7 +65,7 @@ etcd_healthy() {
 
 # etcd_kill NAME: SIGKILL, as a crash (data dir kept).
 etcd_kill() {
-  bg_stop "${ETCD_PID[$1]}" KILL
+  bg_stop "${ETCD_PID[$1]}" KILL 2>/dev/null # no "Killed" job notice
   ETCD_PID[$1]=""
 }
 
@@ -293,7 +293,7 @@ for h in "${HOSTS[@]}"; do
   fi
 done
 leader=$(in_ns "$SWITCH_NS" etcdctl --endpoints="${REGISTRY#etcd://}" endpoint status -w json |
-  jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint')
+  jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint' || true)
 log "raft leader: $leader; killing m1 (first URL: every client talks to it)"
 etcd_kill m1
 container_add h2 a5 10.10.0.5/24
