@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "controller/policy/identity.h"
 #include "controller/registry/record_json.h"
 
 namespace ovx::controller::etcd {
@@ -46,6 +47,10 @@ void ForEachRecord(const Snapshot& snap, Fn fn) {
     fn(RecordKind::kEndpoint, name, Record(r));
   for (const auto& [name, r] : snap.policies)
     fn(RecordKind::kPolicy, name, Record(r));
+}
+
+std::string IdentityIndexKey(uint32_t identity) {
+  return absl::StrCat(kIndexPrefix, "identity/", identity);
 }
 
 // All records keyed by their etcd key.
@@ -239,6 +244,24 @@ absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
             owner, absl::StrCat("MAC ", ep.mac));
     }
   }
+  // Identities: shared by the endpoints of one network with the same labels,
+  // so the value is what the id stands for ("blue/app=web"), not a record.
+  std::set<std::string> claimed_by_changed;
+  for (const auto& [name, ep] : snap.endpoints) {
+    if (ep.identity == 0 || !status.ok()) continue;
+    const std::string key = IdentityIndexKey(ep.identity);
+    const std::string owner = IdentityOwner(ep.network, ep.labels);
+    const bool is_changed =
+        changed.contains(RecordKey(RecordKind::kEndpoint, name));
+    auto [it, inserted] = index.emplace(key, owner);
+    if (!inserted && it->second != owner &&
+        (is_changed || claimed_by_changed.contains(key))) {
+      status = absl::AlreadyExistsError(
+          absl::StrCat("identity ", ep.identity, " is used by both ",
+                       it->second, " and ", owner));
+    }
+    if (is_changed) claimed_by_changed.insert(key);
+  }
   if (!status.ok()) return status;
   return index;
 }
@@ -299,6 +322,14 @@ absl::StatusOr<std::optional<json>> BuildUpdateTxn(const RangeResult& range,
   for (const KeyValue& kv : range.kvs) {
     if (absl::StartsWith(kv.key, kIndexPrefix) && !index->contains(kv.key)) {
       txn.Delete(kv.key);
+    }
+  }
+  // A written endpoint that reuses an identity relies on its key as read: a
+  // concurrent writer may have freed the id and given it to other labels.
+  for (const auto& [name, ep] : after.endpoints) {
+    if (ep.identity != 0 &&
+        changed.contains(RecordKey(RecordKind::kEndpoint, name))) {
+      txn.Unchanged(IdentityIndexKey(ep.identity));
     }
   }
   return txn.Build();

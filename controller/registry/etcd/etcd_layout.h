@@ -6,6 +6,10 @@
 //                               value = the owning record's key; created with
 //                               create_revision == 0 in the record's txn, so
 //                               uniqueness holds under concurrent writers.
+//   /ovx/index/identity/ID      value = "NETWORK/k=v,..." (IdentityOwner):
+//                               shared by the endpoints with those labels;
+//                               created like the others, and compared
+//                               unchanged by a write that reuses it.
 // Pure functions: decoding a range into a Snapshot, and turning "old -> new"
 // into one guarded etcd transaction.
 #ifndef OVX_CONTROLLER_REGISTRY_ETCD_ETCD_LAYOUT_H_

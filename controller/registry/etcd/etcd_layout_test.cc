@@ -1,5 +1,7 @@
 #include "controller/registry/etcd/etcd_layout.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "controller/registry/record_json.h"
@@ -196,6 +198,90 @@ TEST(EtcdLayoutTest, StaleIndexKeysAreRepaired) {
   EXPECT_EQ(Ops(**txn),
             (std::vector<std::string>{"put /ovx/networks/blue",
                                       "del /ovx/index/ip/blue/10.10.0.9"}));
+}
+
+}  // namespace
+}  // namespace ovx::controller::etcd
+
+namespace ovx::controller::etcd {
+namespace {
+
+TEST(EtcdLayoutTest, IdentityIndexKeyIsCreatedOnceAndGuardedOnReuse) {
+  Snapshot before;
+  before.networks["blue"] = Blue();
+  before.nodes["host1"] = Host1();
+  Snapshot after = before;
+  Endpoint web1 = Web1();
+  web1.labels = {{"app", "web"}};
+  web1.identity = 256;
+  after.endpoints["web1"] = web1;
+  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
+                            "put /ovx/endpoints/web1",
+                            "put /ovx/index/identity/256",
+                            "put /ovx/index/ip/blue/10.10.0.5",
+                            "put /ovx/index/mac/02:00:00:00:00:05",
+                        }));
+  auto index = IndexKeys(after, {});
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(index->at("/ovx/index/identity/256"), "blue/app=web");
+  std::vector<std::string> compares = Compares(**txn);
+  EXPECT_NE(std::find(compares.begin(), compares.end(),
+                      "CREATE EQUAL /ovx/index/identity/256 0"),
+            compares.end());
+
+  // A second endpoint with the same labels reuses 256: nothing to put for
+  // the key, but the txn fails if it changed meanwhile.
+  Snapshot reuse = after;
+  Endpoint web2 = web1;
+  web2.name = "web2";
+  web2.ip = "10.10.0.6";
+  web2.mac = "02:00:00:00:00:06";
+  reuse.endpoints["web2"] = web2;
+  txn = BuildUpdateTxn(RangeOf(after), after, reuse);
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
+                            "put /ovx/endpoints/web2",
+                            "put /ovx/index/ip/blue/10.10.0.6",
+                            "put /ovx/index/mac/02:00:00:00:00:06",
+                        }));
+  compares = Compares(**txn);
+  EXPECT_NE(std::find(compares.begin(), compares.end(),
+                      "MOD EQUAL /ovx/index/identity/256 7"),
+            compares.end());
+
+  // The last holder leaves: the key goes.
+  txn = BuildUpdateTxn(RangeOf(after), after, before);
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
+                            "del /ovx/endpoints/web1",
+                            "del /ovx/index/identity/256",
+                            "del /ovx/index/ip/blue/10.10.0.5",
+                            "del /ovx/index/mac/02:00:00:00:00:05",
+                        }));
+}
+
+TEST(EtcdLayoutTest, ChangedEndpointClaimingAnotherLabelSetsIdentityIsRefused) {
+  Snapshot before;
+  before.networks["blue"] = Blue();
+  before.nodes["host1"] = Host1();
+  Endpoint web1 = Web1();
+  web1.labels = {{"app", "web"}};
+  web1.identity = 256;
+  before.endpoints["web1"] = web1;
+  Snapshot after = before;
+  Endpoint db1 = Web1();
+  db1.name = "db1";
+  db1.ip = "10.10.0.7";
+  db1.mac = "02:00:00:00:00:07";
+  db1.labels = {{"app", "db"}};
+  db1.identity = 256;
+  after.endpoints["db1"] = db1;
+  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  EXPECT_EQ(txn.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(txn.status().message(),
+            "identity 256 is used by both blue/app=db and blue/app=web");
 }
 
 }  // namespace
