@@ -95,11 +95,23 @@ std::vector<std::string> NodeRow(const Node& n, const Snapshot& s) {
 const std::vector<std::string> kNodeHeader = {"NAME", "VTEP", "ENDPOINTS"};
 
 std::vector<std::string> EndpointRow(const Endpoint& e) {
-  return {
-      e.name, e.network, e.node, e.ip, e.mac, e.iface, FormatLabels(e.labels)};
+  return {e.name,
+          e.network,
+          e.node,
+          e.ip,
+          e.mac,
+          e.iface,
+          FormatLabels(e.labels),
+          e.identity ? absl::StrCat(e.identity) : ""};
 }
 const std::vector<std::string> kEndpointHeader = {
-    "NAME", "NETWORK", "NODE", "IP", "MAC", "IFACE", "LABELS"};
+    "NAME", "NETWORK", "NODE", "IP", "MAC", "IFACE", "LABELS", "IDENTITY"};
+
+std::vector<std::string> PolicyRow(const Policy& p) {
+  return {p.name, p.network, p.from, p.to, p.proto, p.port};
+}
+const std::vector<std::string> kPolicyHeader = {"NAME", "NETWORK", "FROM",
+                                                "TO",   "PROTO",   "PORT"};
 
 std::string Dump(const json& j) { return j.dump(2) + "\n"; }
 
@@ -251,6 +263,41 @@ absl::StatusOr<std::string> EndpointRm(RegistryBackend& r, const Args& a) {
   return Removed(a, "endpoint");
 }
 
+absl::StatusOr<std::string> PolicyAdd(RegistryBackend& r, const Args& a) {
+  Policy p{.name = a.name,
+           .network = a.FlagOr("network"),
+           .from = a.FlagOr("from"),
+           .to = a.FlagOr("to"),
+           .proto = a.FlagOr("proto", "any"),
+           .port = a.FlagOr("port")};
+  absl::StatusOr<Policy> made =
+      Write<Policy>(r, [&](Snapshot& s) { return AddPolicy(s, p); });
+  if (!made.ok()) return made.status();
+  if (a.invocation.json) return Dump(ToJson(*made));
+  return Table(kPolicyHeader, {PolicyRow(*made)});
+}
+
+absl::StatusOr<std::string> PolicyLs(RegistryBackend& r, const Args& a) {
+  absl::StatusOr<Snapshot> s = r.Load();
+  if (!s.ok()) return s.status();
+  const std::string* network = a.Flag("network");
+  json out = json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [name, p] : s->policies) {
+    if (network && p.network != *network) continue;
+    out.push_back(ToJson(p));
+    rows.push_back(PolicyRow(p));
+  }
+  return a.invocation.json ? Dump(out) : Table(kPolicyHeader, rows);
+}
+
+absl::StatusOr<std::string> PolicyRm(RegistryBackend& r, const Args& a) {
+  absl::Status st =
+      r.Update([&](Snapshot& s) { return RemovePolicy(s, a.name); });
+  if (!st.ok()) return st;
+  return Removed(a, "policy");
+}
+
 absl::StatusOr<std::string> Migrate(RegistryBackend& from, const Args& a) {
   const std::string* to_url = a.Flag("to");
   if (to_url == nullptr || to_url->empty()) {
@@ -322,6 +369,22 @@ const std::vector<Command>& Commands() {
        {"network", "node"},
        EndpointLs},
       {"endpoint rm", "NAME", "remove an endpoint", true, {}, EndpointRm},
+      {"policy add",
+       "NAME --network=NET --from=SELECTOR --to=SELECTOR "
+       "[--proto=tcp|udp|icmp|any] [--port=N|N-M]",
+       "allow traffic in a --policy=deny network from the endpoints --from "
+       "selects to those --to selects (selector: k=v[,k=v] = all labels "
+       "match, or *); --port needs --proto=tcp or udp",
+       true,
+       {"network", "from", "to", "proto", "port"},
+       PolicyAdd},
+      {"policy ls",
+       "[--network=NET]",
+       "list policy rules",
+       false,
+       {"network"},
+       PolicyLs},
+      {"policy rm", "NAME", "remove a policy rule", true, {}, PolicyRm},
       {"migrate",
        "--to=URL",
        "copy every record of --registry into --to (e.g. file: -> etcd://); "
@@ -344,8 +407,9 @@ std::string CommandList() {
 
 const std::vector<std::string>& CommandFlagNames() {
   static const std::vector<std::string> kNames = {
-      "vni",  "subnet", "gateway", "mtu", "policy", "vtep", "network",
-      "node", "iface",  "ip",      "mac", "labels", "to"};
+      "vni",    "subnet", "gateway", "mtu",  "policy", "vtep",
+      "network", "node",  "iface",   "ip",   "mac",    "labels",
+      "to",     "from",   "proto",   "port"};
   return kNames;
 }
 
@@ -392,7 +456,7 @@ absl::StatusOr<std::string> RunCommand(RegistryBackend& registry,
 
 std::string Usage() {
   std::string out =
-      "ovxctl: edit the ovx registry (networks, nodes, endpoints).\n\n"
+      "ovxctl: edit the ovx registry (networks, nodes, endpoints, policy).\n\n"
       "usage: ovxctl COMMAND [NAME] [--flag=value ...]\n\ncommands:\n";
   for (const Command& c : Commands()) {
     absl::StrAppend(&out, "  ", c.path, c.usage[0] ? " " : "", c.usage,
@@ -414,6 +478,10 @@ std::string Usage() {
       "  ovxctl endpoint add web1 --network=blue --node=host1 "
       "--iface=veth-web1 --labels=app=web\n"
       "  ovxctl endpoint ls --network=blue --json\n"
+      "  ovxctl network create red --vni=200 --subnet=10.20.0.0/24 "
+      "--policy=deny\n"
+      "  ovxctl policy add web-db --network=red --from=app=web --to=app=db "
+      "--proto=tcp --port=5432\n"
       "  ovxctl endpoint rm web1\n"
       "  ovxctl migrate --registry=file:/var/lib/ovx/registry.json "
       "--to=etcd://10.0.0.1:2379\n"

@@ -98,7 +98,9 @@ TEST(Commands, TableOutput) {
             "NAME  VTEP       ENDPOINTS\n"
             "h     192.0.2.1  0\n");
   EXPECT_EQ(*Exec(r, {"endpoint", "ls"}, {}, false),
-            "NAME  NETWORK  NODE  IP  MAC  IFACE  LABELS\n");
+            "NAME  NETWORK  NODE  IP  MAC  IFACE  LABELS  IDENTITY\n");
+  EXPECT_EQ(*Exec(r, {"policy", "ls"}, {}, false),
+            "NAME  NETWORK  FROM  TO  PROTO  PORT\n");
   EXPECT_EQ(*Exec(r, {"node", "rm", "h"}, {}, false), "removed node h\n");
 }
 

@@ -161,11 +161,11 @@ TEST_F(OvxctlTest, TablesAreAligned) {
       "--labels=app=db"});
   EXPECT_EQ(Ok({"endpoint", "ls"}),
             "NAME        NETWORK  NODE   IP         MAC                "
-            "IFACE      LABELS\n"
+            "IFACE      LABELS  IDENTITY\n"
             "db-primary  blue     host1  10.10.0.3  02:cd:0a:0a:00:03  "
-            "-          app=db\n"
+            "-          app=db  257\n"
             "web1        blue     host1  10.10.0.2  02:cd:0a:0a:00:02  "
-            "veth-web1  -\n");
+            "veth-web1  -       256\n");
   EXPECT_EQ(Ok({"network", "ls"}),
             "NAME  VNI  SUBNET        GATEWAY    MTU   POLICY  ENDPOINTS\n"
             "blue  100  10.10.0.0/24  10.10.0.1  auto  allow   2\n");
@@ -230,7 +230,7 @@ TEST_F(OvxctlTest, BadInputFailsWithOneLineAndChangesNothing) {
       {{"network", "frob"},
        "unknown command \"network frob\" (commands: network create, network "
        "ls, network rm, node add, node ls, node rm, endpoint add, endpoint "
-       "ls, endpoint rm, migrate)"},
+       "ls, endpoint rm, policy add, policy ls, policy rm, migrate)"},
       {{}, "no command given (try: ovxctl --help)"},
       {{"node", "add", "host2", "--vtep=300.1.1.1"},
        "node host2: --vtep=300.1.1.1 is not an IPv4 address"},
@@ -288,6 +288,149 @@ TEST_F(OvxctlTest, BadInputFailsWithOneLineAndChangesNothing) {
   EXPECT_NE(r.code, 0);
   EXPECT_THAT(r.err, HasSubstr("bogus"));
   EXPECT_EQ(File(), before);
+}
+
+TEST_F(OvxctlTest, PolicyHappyPath) {
+  Populate();  // blue: allow, web1 (no labels)
+  Ok({"network", "create", "red", "--vni=200", "--subnet=10.20.0.0/24",
+      "--policy=deny"});
+  nlohmann::json web = nlohmann::json::parse(
+      Ok({"endpoint", "add", "rweb1", "--network=red", "--node=host1",
+          "--labels=app=web", "--json"}));
+  EXPECT_EQ(web["identity"], 257);  // web1 in blue holds 256
+  Ok({"endpoint", "add", "rweb2", "--network=red", "--node=host1",
+      "--labels=app=web"});
+  Ok({"endpoint", "add", "rdb1", "--network=red", "--node=host1",
+      "--labels=app=db"});
+  EXPECT_EQ(Ok({"endpoint", "ls", "--network=red"}),
+            "NAME   NETWORK  NODE   IP         MAC                IFACE  "
+            "LABELS   IDENTITY\n"
+            "rdb1   red      host1  10.20.0.3  02:dc:0a:14:00:03  -      "
+            "app=db   258\n"
+            "rweb1  red      host1  10.20.0.1  02:dc:0a:14:00:01  -      "
+            "app=web  257\n"
+            "rweb2  red      host1  10.20.0.2  02:dc:0a:14:00:02  -      "
+            "app=web  257\n");
+
+  EXPECT_EQ(Ok({"policy", "add", "web-db", "--network=red", "--from=app=web",
+                "--to=app=db", "--proto=tcp", "--port=5432"}),
+            "NAME    NETWORK  FROM     TO      PROTO  PORT\n"
+            "web-db  red      app=web  app=db  tcp    5432\n");
+  nlohmann::json p = nlohmann::json::parse(
+      Ok({"policy", "add", "ping", "--network=red", "--from=*", "--to=*",
+          "--proto=icmp", "--json"}));
+  EXPECT_EQ(p["from"], "*");
+  EXPECT_EQ(p["port"], "");
+  // Defaults: any protocol; a selector matching nobody yet is fine.
+  p = nlohmann::json::parse(Ok({"policy", "add", "later", "--network=red",
+                                "--from=app=mq", "--to=app=web", "--json"}));
+  EXPECT_EQ(p["proto"], "any");
+  Ok({"policy", "add", "range", "--network=red", "--from=app=web",
+      "--to=app=db", "--proto=udp", "--port=8000-8999"});
+
+  EXPECT_EQ(Ok({"policy", "ls"}),
+            "NAME    NETWORK  FROM     TO       PROTO  PORT\n"
+            "later   red      app=mq   app=web  any    -\n"
+            "ping    red      *        *        icmp   -\n"
+            "range   red      app=web  app=db   udp    8000-8999\n"
+            "web-db  red      app=web  app=db   tcp    5432\n");
+  nlohmann::json ls =
+      nlohmann::json::parse(Ok({"policy", "ls", "--network=red", "--json"}));
+  ASSERT_EQ(ls.size(), 4u);
+  EXPECT_EQ(ls[3]["name"], "web-db");
+  EXPECT_EQ(ls[3]["port"], "5432");
+  EXPECT_EQ(Ok({"policy", "ls", "--network=blue", "--json"}), "[]\n");
+  // Stored as printed.
+  nlohmann::json doc = nlohmann::json::parse(File());
+  EXPECT_EQ(doc["policies"]["web-db"]["to"], "app=db");
+  EXPECT_EQ(doc["endpoints"]["rdb1"]["identity"], 258);
+
+  EXPECT_EQ(Ok({"policy", "rm", "later"}), "removed policy later\n");
+  EXPECT_EQ(nlohmann::json::parse(Ok({"policy", "rm", "ping", "--json"})),
+            (nlohmann::json{{"removed", "policy"}, {"name", "ping"}}));
+  EXPECT_EQ(nlohmann::json::parse(Ok({"policy", "ls", "--json"})).size(), 2u);
+}
+
+TEST_F(OvxctlTest, PolicyErrorsAreOneLineAndChangeNothing) {
+  Populate();  // blue: allow
+  Ok({"network", "create", "red", "--vni=200", "--subnet=10.20.0.0/24",
+      "--policy=deny"});
+  Ok({"endpoint", "add", "rweb1", "--network=red", "--node=host1",
+      "--labels=app=web"});
+  Ok({"policy", "add", "web-db", "--network=red", "--from=app=web",
+      "--to=app=db", "--proto=tcp", "--port=5432"});
+  auto add = [](std::vector<std::string> flags) {
+    std::vector<std::string> args = {"policy", "add", "p2"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  };
+  const BadCase cases[] = {
+      {add({"--network=red", "--from=app", "--to=app=db"}),
+       "policy p2: --from=app is not a selector: \"app\" is not key=value "
+       "(want k=v[,k=v...] or *)"},
+      {add({"--network=red", "--from=*", "--to=app=db,,x=y"}),
+       "policy p2: --to=app=db,,x=y is not a selector: \"\" is not key=value "
+       "(want k=v[,k=v...] or *)"},
+      {add({"--network=red", "--from=app=w!b", "--to=*"}),
+       "policy p2: --from=app=w!b is not a selector: label app=w!b: value "
+       "must be 0..63 characters of [a-zA-Z0-9._-]"},
+      {add({"--network=red", "--to=*"}),
+       "policy p2: --from is required (a selector such as app=web, or * for "
+       "all)"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=tcp",
+            "--port=0"}),
+       "policy p2: --port=0 is out of range 1..65535"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=udp",
+            "--port=65536"}),
+       "policy p2: --port=65536 is out of range 1..65535"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=tcp",
+            "--port=9000-80"}),
+       "policy p2: --port=9000-80 is an empty range: 9000 > 80"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=tcp",
+            "--port=http"}),
+       "policy p2: --port=http is not a number (want N or N-M)"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=icmp",
+            "--port=7"}),
+       "policy p2: --port=7 needs --proto=tcp or --proto=udp (icmp has no "
+       "ports)"},
+      {add({"--network=red", "--from=*", "--to=*", "--port=80"}),
+       "policy p2: --port=80 needs --proto=tcp or --proto=udp (any has no "
+       "ports)"},
+      {add({"--network=red", "--from=*", "--to=*", "--proto=sctp"}),
+       "policy p2: --proto=sctp must be tcp, udp, icmp or any"},
+      {add({"--network=green", "--from=*", "--to=*"}),
+       "policy p2: --network=green does not exist"},
+      {add({"--from=*", "--to=*"}), "policy p2: --network is required"},
+      {add({"--network=blue", "--from=*", "--to=*"}),
+       "policy p2: --network=blue has --policy=allow, where everything is "
+       "allowed and rules are ignored; rules apply to networks created with "
+       "--policy=deny (ovxctl network create NAME --vni=N --subnet=CIDR "
+       "--policy=deny)"},
+      {{"policy", "add", "web-db", "--network=red", "--from=*", "--to=*"},
+       "policy web-db already exists (network red)"},
+      {{"policy", "add", "a b", "--network=red", "--from=*", "--to=*"},
+       "policy \"a b\": name must be 1..63 characters of [a-zA-Z0-9._-]"},
+      {{"policy", "rm", "nope"}, "policy nope does not exist"},
+      {{"policy", "ls", "--from=*"},
+       "policy ls: --from does not apply (usage: ovxctl policy ls "
+       "[--network=NET])"},
+      {{"network", "rm", "red"},
+       "network red still has endpoints (rweb1): remove them first"},
+  };
+  const std::string before = File();
+  ASSERT_FALSE(before.empty());
+  for (const BadCase& c : cases) {
+    SCOPED_TRACE(testing::PrintToString(c.args));
+    Result r = Run(c.args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "ovxctl: " + c.error + "\n");
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(File(), before);
+  }
+  Ok({"endpoint", "rm", "rweb1"});
+  EXPECT_EQ(Run({"network", "rm", "red"}).err,
+            "ovxctl: network red still has policies (web-db): remove them "
+            "first\n");
 }
 
 TEST_F(OvxctlTest, MigrateCopiesIntoAnotherRegistry) {

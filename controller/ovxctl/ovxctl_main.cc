@@ -15,13 +15,18 @@ DEFINE_string(gateway, "", "network create: gateway IP, never allocated");
 DEFINE_string(mtu, "", "network create: container MTU (0 = underlay - 50)");
 DEFINE_string(policy, "", "network create: allow|deny");
 DEFINE_string(vtep, "", "node add: underlay IPv4 address");
-DEFINE_string(network, "", "endpoint add/ls: network name");
+DEFINE_string(network, "", "endpoint add/ls, policy add/ls: network name");
 DEFINE_string(node, "", "endpoint add/ls: node name");
 DEFINE_string(iface, "", "endpoint add: host-side interface");
 DEFINE_string(ip, "", "endpoint add: IPv4 (allocated when omitted)");
 DEFINE_string(mac, "", "endpoint add: MAC (allocated when omitted)");
 DEFINE_string(labels, "", "endpoint add: k=v,k=v");
-DEFINE_string(to, "", "migrate: registry URL to copy into");
+DEFINE_string(to, "",
+              "migrate: registry URL to copy into; policy add: destination "
+              "selector");
+DEFINE_string(from, "", "policy add: source selector (k=v[,k=v] or *)");
+DEFINE_string(proto, "", "policy add: tcp|udp|icmp|any (default any)");
+DEFINE_string(port, "", "policy add: destination port N or range N-M");
 DEFINE_string(etcd_ca, "", "etcd TLS: CA certificate file");
 DEFINE_string(etcd_cert, "", "etcd TLS: client certificate file");
 DEFINE_string(etcd_key, "", "etcd TLS: client key file");
