@@ -56,8 +56,7 @@ struct ovx_icmp_echo {
 	__be16 seq;
 };
 
-static __always_inline void flow_parse(struct cursor *c,
-				       const struct iphdr *ip,
+static __always_inline void flow_parse(struct cursor *c, const struct iphdr *ip,
 				       struct ovx_flow *f)
 {
 	struct ovx_icmp_echo *icmp = c->pos;
@@ -101,8 +100,7 @@ static __always_inline int policy_lookup(struct ovx_policy_key *k, __u32 src,
 
 /* The rules: (src,dst), (src,ANY), (ANY,dst), (ANY,ANY), the first entry
  * found decides (longest prefix within a pair). Returns 1 to allow. */
-static __always_inline int policy_allows(__u32 vni, __u32 src_id,
-					 __u32 dst_id,
+static __always_inline int policy_allows(__u32 vni, __u32 src_id, __u32 dst_id,
 					 const struct ovx_flow *f,
 					 __u32 *rule_id)
 {
@@ -127,11 +125,10 @@ static __always_inline int policy_allows(__u32 vni, __u32 src_id,
 }
 
 /* A conntrack entry that is still fresh allows; refreshes it. */
-static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now,
-				  __u8 proto)
+static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now, __u8 proto)
 {
-	__u64 idle = proto == IPPROTO_TCP ? OVX_CT_IDLE_TCP_NS :
-					    OVX_CT_IDLE_OTHER_NS;
+	__u64 idle = proto == IPPROTO_TCP ? OVX_CT_IDLE_TCP_NS
+					  : OVX_CT_IDLE_OTHER_NS;
 	__u64 last = e->last_seen_ns;
 
 	if (now - last > idle)

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -31,8 +33,25 @@ struct Loaded {
   int prog_fd = -1;
 };
 
+// The fd of the ABI map `name` in fds, or -1.
+inline int SharedFd(const MapFds& fds, const std::string& name) {
+  const std::pair<const char*, int> all[] = {
+      {OVX_MAP_ENDPOINTS, fds.endpoints}, {OVX_MAP_INTERFACES, fds.interfaces},
+      {OVX_MAP_VTEPS, fds.vteps},         {OVX_MAP_VTEP_VNIS, fds.vtep_vnis},
+      {OVX_MAP_NETWORKS, fds.networks},   {OVX_MAP_COUNTERS, fds.counters},
+      {OVX_MAP_EVENTS, fds.events},       {OVX_MAP_POLICY, fds.policy},
+      {OVX_MAP_CONNTRACK, fds.conntrack}};
+  for (const auto& [n, fd] : all) {
+    if (name == n) return fd;
+  }
+  return -1;
+}
+
+// share: another loaded object's maps, reused (as the loader's pinning
+// does), so several programs see one conntrack table.
 template <typename Skel, typename ProgOf>
-absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of) {
+absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of,
+                                        const MapFds* share = nullptr) {
   Loaded<Skel> l;
   l.skel.reset(Skel::open());
   if (!l.skel) {
@@ -43,6 +62,11 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of) {
   bpf_map* map;
   bpf_object__for_each_map(map, l.skel->obj) {
     bpf_map__set_pin_path(map, nullptr);
+    int fd = share ? SharedFd(*share, bpf_map__name(map)) : -1;
+    if (fd >= 0 && bpf_map__reuse_fd(map, fd) != 0) {
+      return absl::InternalError(
+          absl::StrCat("reuse map ", bpf_map__name(map)));
+    }
   }
   if (int err = Skel::load(l.skel.get()); err != 0) {
     return absl::InternalError(
@@ -52,7 +76,8 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of) {
   l.fds = MapFds{bpf_map__fd(m.endpoints), bpf_map__fd(m.interfaces),
                  bpf_map__fd(m.vteps),     bpf_map__fd(m.vtep_vnis),
                  bpf_map__fd(m.networks),  bpf_map__fd(m.counters),
-                 bpf_map__fd(m.events)};
+                 bpf_map__fd(m.events),    bpf_map__fd(m.policy),
+                 bpf_map__fd(m.conntrack)};
   l.prog_fd = bpf_program__fd(prog_of(l.skel.get()));
   return l;
 }
@@ -61,6 +86,11 @@ inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlay(
     const ovx_config& cfg) {
   return LoadObject<xdp_underlay>(
       cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; });
+}
+inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlaySharing(
+    const ovx_config& cfg, const MapFds& share) {
+  return LoadObject<xdp_underlay>(
+      cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; }, &share);
 }
 inline absl::StatusOr<Loaded<tc_endpoint>> LoadTcEndpoint(
     const ovx_config& cfg) {

@@ -78,6 +78,8 @@ struct MapFds {
   int networks = -1;
   int counters = -1;
   int events = -1;
+  int policy = -1;
+  int conntrack = -1;
 };
 
 // Creates the devices, addresses, routes and neighbours in the current
