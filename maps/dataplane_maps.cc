@@ -145,9 +145,19 @@ absl::StatusOr<DataplaneMaps> DataplaneMaps::Open(absl::string_view bpffs) {
   if (!vtep_vnis.ok()) return vtep_vnis.status();
   auto networks = NetworksMap::Open(bpffs, OVX_MAP_NETWORKS);
   if (!networks.ok()) return networks.status();
+  auto policy = OpenPolicyMap(bpffs);
+  if (!policy.ok()) return policy.status();
   return DataplaneMaps{*std::move(endpoints), *std::move(interfaces),
-                       *std::move(vteps), *std::move(vtep_vnis),
-                       *std::move(networks)};
+                       *std::move(vteps),     *std::move(vtep_vnis),
+                       *std::move(networks),  *std::move(policy)};
+}
+
+absl::StatusOr<std::optional<PolicyMap>> OpenPolicyMap(
+    absl::string_view bpffs) {
+  auto policy = PolicyMap::Open(bpffs, OVX_MAP_POLICY);
+  if (absl::IsNotFound(policy.status())) return std::nullopt;
+  if (!policy.ok()) return policy.status();
+  return std::optional<PolicyMap>(*std::move(policy));
 }
 
 absl::StatusOr<std::vector<CounterReading>> ReadCounters(

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -22,6 +23,7 @@ using InterfacesMap = TypedMap<uint32_t, ovx_interface>;
 using VtepsMap = TypedMap<ovx_vtep_key, ovx_vtep>;
 using VtepVnisMap = TypedMap<ovx_vtep_vni_key, ovx_vtep_vni>;
 using NetworksMap = TypedMap<uint32_t, ovx_network>;
+using PolicyMap = TypedMap<ovx_policy_key, ovx_policy>;  // LPM trie
 
 using Mac = std::array<uint8_t, 6>;
 
@@ -54,7 +56,14 @@ struct DataplaneMaps {
   VtepsMap vteps;
   VtepVnisMap vtep_vnis;
   NetworksMap networks;
+  // nullopt while the loaded programs do not pin it (older than policy).
+  std::optional<PolicyMap> policy;
 };
+
+// The policy map if it is pinned, nullopt if not; an error for a map of
+// another layout.
+absl::StatusOr<std::optional<PolicyMap>> OpenPolicyMap(
+    absl::string_view bpffs);
 
 // One counter summed over CPUs; only non-zero ones are returned.
 struct CounterReading {

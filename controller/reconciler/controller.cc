@@ -318,6 +318,18 @@ class Controller::Impl {
     }
     last_waiting_ = desired.waiting;
 
+    if (!desired.maps.policy.empty() && !deps_.writer->SupportsPolicy()) {
+      if (!warned_policy_) {
+        Log(absl::StrCat(
+            "warning: no ", OVX_MAP_POLICY, " map under the bpffs root: the "
+            "loaded programs do not support policy; ",
+            desired.maps.policy.size(),
+            " policy entries left out (deny networks drop as the programs "
+            "decide); upgrade with ovx-loader attach"));
+        warned_policy_ = true;
+      }
+      desired.maps.policy.clear();
+    }
     ReconcileResult result =
         reconciler_.Apply(desired.maps, snapshot.revision, summarize_noop);
     absl::Status attach = SyncAttachments(desired);
@@ -382,6 +394,7 @@ class Controller::Impl {
   // What was logged last, so a steady state does not repeat itself.
   std::string last_node_msg_;
   std::string warned_vtep_;
+  bool warned_policy_ = false;
   std::set<std::string> reported_skips_;
   std::vector<LocalInterface> last_waiting_;
 

@@ -98,10 +98,11 @@ check "late endpoint reported as waiting" grep -q 'waiting for interface: late (
 expect_map networks "vni=100 mtu=1450 flags=0"
 expect_map vteps "vtep=192.168.50.2 node_id=$(fnv1a h2)"
 expect_map vtep_vnis "vtep=192.168.50.2 vni=100 endpoints=2"
-expect_map interfaces "ifindex=$WEB1_IFINDEX vni=100 ip=10.10.0.5 mac=${CT_MAC[web1]} identity=0"
-expect_map endpoints "vni=100 ip=10.10.0.5 local ifindex=$WEB1_IFINDEX mac=${CT_MAC[web1]} identity=0
-vni=100 ip=10.10.0.6 remote vtep=192.168.50.2 mac=02:00:0a:0a:00:06 identity=0
-vni=100 ip=10.10.0.7 remote vtep=192.168.50.2 mac=02:00:0a:0a:00:07 identity=0"
+# Same network, same (no) labels: one identity, the first allocated.
+expect_map interfaces "ifindex=$WEB1_IFINDEX vni=100 ip=10.10.0.5 mac=${CT_MAC[web1]} identity=256"
+expect_map endpoints "vni=100 ip=10.10.0.5 local ifindex=$WEB1_IFINDEX mac=${CT_MAC[web1]} identity=256
+vni=100 ip=10.10.0.6 remote vtep=192.168.50.2 mac=02:00:0a:0a:00:06 identity=256
+vni=100 ip=10.10.0.7 remote vtep=192.168.50.2 mac=02:00:0a:0a:00:07 identity=256"
 check "tc_endpoint link pinned for ${CT_IFACE[web1]}" test -e "${HOST_BPFFS[h1]}/links/endpoint-${CT_IFACE[web1]}"
 # bpftool 7.1 does not list tcx links; the loader reads them back (link info,
 # so a live link on this very ifindex, not just a pin).

@@ -119,6 +119,10 @@ class LockedWriter : public MapWriter {
     std::lock_guard<std::mutex> lock(mu_);
     return fake_.ops.size();
   }
+  void set_policy_supported(bool supported) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fake_.policy_supported = supported;
+  }
 
 #define OVX_LOCKED(call)                 \
   std::lock_guard<std::mutex> lock(mu_); \
@@ -156,6 +160,14 @@ class LockedWriter : public MapWriter {
   absl::Status DeleteEndpoint(const ovx_endpoint_key& k) override {
     OVX_LOCKED(DeleteEndpoint(k));
   }
+  absl::Status PutPolicy(const ovx_policy_key& k,
+                         const ovx_policy& v) override {
+    OVX_LOCKED(PutPolicy(k, v));
+  }
+  absl::Status DeletePolicy(const ovx_policy_key& k) override {
+    OVX_LOCKED(DeletePolicy(k));
+  }
+  bool SupportsPolicy() override { OVX_LOCKED(SupportsPolicy()); }
 #undef OVX_LOCKED
 
  private:
@@ -266,6 +278,46 @@ TEST_F(ControllerTest, OnceFillsTheMapsAndAttaches) {
   EXPECT_EQ(attaches(), std::vector<std::string>{"veth-web1"});
   EXPECT_TRUE(log_.WaitFor("reconciled revision=4: +6 ~0 -0")) << log_.All();
   EXPECT_TRUE(log_.WaitFor("attached tc_endpoint to veth-web1 (ifindex 7)"));
+}
+
+// blue as a deny network with one rule between web1 and db1.
+Snapshot WithPolicy(int64_t revision) {
+  Snapshot s = Cluster(revision);
+  s.networks["blue"].policy = "deny";
+  s.endpoints["web1"].identity = 256;
+  s.endpoints["db1"].identity = 257;
+  s.policies["all"] =
+      Policy{.name = "all", .network = "blue", .from = "*", .to = "*"};
+  return s;
+}
+
+TEST_F(ControllerTest, PolicyIsWrittenWhenTheProgramsHaveTheMap) {
+  auto c = Make(WithPolicy(4), {}, /*once=*/true);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Run().ok()) << log_.All();
+  EXPECT_EQ(writer_->maps().policy.size(), 1u);
+  EXPECT_TRUE(writer_->maps() == Desired(WithPolicy(4)));
+  EXPECT_EQ(log_.Count("policy map"), 0) << log_.All();
+}
+
+TEST_F(ControllerTest, MissingPolicyMapIsOneWarningAndTheRestIsWritten) {
+  auto c = Make(WithPolicy(4), {}, /*once=*/false);
+  ASSERT_NE(c, nullptr);
+  writer_->set_policy_supported(false);
+  Start(c.get());
+  ASSERT_TRUE(log_.WaitFor("reconciled revision=4: +6 ~0 -0")) << log_.All();
+  Snapshot next = WithPolicy(5);
+  next.policies["more"] =
+      Policy{.name = "more", .network = "blue", .from = "*", .to = "*",
+             .proto = "icmp"};
+  registry_->Push(WatchEvent{.revision = 5, .snapshot = next});
+  ASSERT_TRUE(log_.WaitFor("reconciled revision=5: +0 ~0 -0")) << log_.All();
+  EXPECT_TRUE(StopAndJoin(c.get()).ok());
+  EXPECT_EQ(log_.Count("warning: no policy map under the bpffs root"), 1)
+      << log_.All();
+  DataplaneState want = Desired(WithPolicy(4));
+  want.policy.clear();
+  EXPECT_TRUE(writer_->maps() == want) << DescribeState(writer_->maps());
 }
 
 TEST_F(ControllerTest, OnceKeepsKnownLinks) {

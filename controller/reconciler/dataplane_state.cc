@@ -45,7 +45,7 @@ bool operator==(const DataplaneState& a, const DataplaneState& b) {
   return SameTable(a.networks, b.networks) && SameTable(a.vteps, b.vteps) &&
          SameTable(a.vtep_vnis, b.vtep_vnis) &&
          SameTable(a.interfaces, b.interfaces) &&
-         SameTable(a.endpoints, b.endpoints);
+         SameTable(a.endpoints, b.endpoints) && SameTable(a.policy, b.policy);
 }
 
 std::string DescribeState(const DataplaneState& state) {
@@ -59,6 +59,7 @@ std::string DescribeState(const DataplaneState& state) {
                 FormatInterface, out);
   DescribeTable("endpoints", state.endpoints, FormatEndpointKey, FormatEndpoint,
                 out);
+  DescribeTable("policy", state.policy, FormatPolicyKey, FormatPolicy, out);
   return out;
 }
 
@@ -111,6 +112,45 @@ std::string FormatEndpoint(const ovx_endpoint& value) {
   }
   return absl::StrCat(where, " ", maps::FormatMac(value.mac),
                       " identity=", value.identity);
+}
+
+// "vni=200 256->257 tcp/5432", "vni=200 *->257 any", "udp 8000/12" (a
+// port prefix: the top 12 bits of 8000).
+std::string FormatPolicyKey(const ovx_policy_key& key) {
+  auto identity = [](uint32_t id) {
+    return id == OVX_IDENTITY_ANY ? std::string("*") : absl::StrCat(id);
+  };
+  std::string out = absl::StrCat("vni=", key.vni, " ",
+                                 identity(key.src_identity), "->",
+                                 identity(key.dst_identity), " ");
+  if (key.prefixlen <= OVX_POLICY_PREFIX_ANY_PROTO) {
+    return absl::StrCat(out, "any");
+  }
+  switch (key.proto) {
+    case IPPROTO_TCP:
+      absl::StrAppend(&out, "tcp");
+      break;
+    case IPPROTO_UDP:
+      absl::StrAppend(&out, "udp");
+      break;
+    case IPPROTO_ICMP:
+      absl::StrAppend(&out, "icmp");
+      break;
+    default:
+      absl::StrAppend(&out, "proto-", key.proto);
+  }
+  if (key.prefixlen <= OVX_POLICY_PREFIX_ANY_PORT) return out;
+  absl::StrAppend(&out, "/", ntohs(key.port));
+  if (key.prefixlen < OVX_POLICY_PREFIX_FULL) {
+    absl::StrAppend(&out, "/", key.prefixlen - OVX_POLICY_PREFIX_ANY_PORT);
+  }
+  return out;
+}
+
+std::string FormatPolicy(const ovx_policy& value) {
+  return absl::StrFormat("%s rule_id=%08x",
+                         (value.flags & OVX_POLICY_F_ALLOW) ? "allow" : "deny",
+                         value.rule_id);
 }
 
 }  // namespace ovx::controller

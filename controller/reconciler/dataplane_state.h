@@ -42,10 +42,11 @@ struct DataplaneState {
   Table<ovx_vtep_vni_key, ovx_vtep_vni> vtep_vnis;
   Table<uint32_t, ovx_interface> interfaces;  // ifindex -> local endpoint
   Table<ovx_endpoint_key, ovx_endpoint> endpoints;
+  Table<ovx_policy_key, ovx_policy> policy;  // LPM: prefixlen is in the key
 
   size_t size() const {
     return networks.size() + vteps.size() + vtep_vnis.size() +
-           interfaces.size() + endpoints.size();
+           interfaces.size() + endpoints.size() + policy.size();
   }
 };
 
@@ -66,6 +67,8 @@ std::string FormatInterfaceKey(uint32_t ifindex);
 std::string FormatInterface(const ovx_interface& value);
 std::string FormatEndpointKey(const ovx_endpoint_key& key);
 std::string FormatEndpoint(const ovx_endpoint& value);
+std::string FormatPolicyKey(const ovx_policy_key& key);
+std::string FormatPolicy(const ovx_policy& value);
 
 }  // namespace ovx::controller
 

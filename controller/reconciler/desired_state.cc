@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "controller/policy/compile.h"
 #include "maps/dataplane_maps.h"
 
 namespace ovx::controller {
@@ -110,8 +111,7 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
                                          ep.network));
       continue;
     }
-    // TODO(policy): identities are allocated by the policy issue; 0 = none.
-    const uint32_t identity = 0;
+    const uint32_t identity = ep.identity;
 
     if (local) {
       if (ep.iface.empty()) {
@@ -159,6 +159,13 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
             .first->second;
     ++count.endpoints;
   }
+
+  CompiledPolicy policy = CompilePolicies(snapshot, present);
+  for (const PolicyEntry& e : policy.entries) {
+    out.maps.policy.emplace(e.key, e.value);
+  }
+  out.skipped.insert(out.skipped.end(), policy.skipped.begin(),
+                     policy.skipped.end());
   return out;
 }
 

@@ -52,7 +52,10 @@ struct DesiredState {
 //    interface exists;
 //  - endpoints of other nodes in present networks -> endpoints (remote, the
 //    node's VTEP), vteps (allow-list) and vtep_vnis (count per VTEP, VNI).
-// Identities are 0 until the policy work allocates them.
+//  - endpoints carry the identity the registry allocated (0 for a record
+//    not yet given one);
+//  - policy: the rules of present --policy=deny networks, compiled by
+//    controller/policy/compile.h.
 DesiredState ComputeDesiredState(const Snapshot& snapshot,
                                  const DesiredStateOptions& options,
                                  const InterfaceResolver& resolve);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
+
+#include "controller/policy/compile.h"
+#include "controller/policy/rule.h"
 #include "controller/reconciler/test_util.h"
 #include "maps/dataplane_maps.h"
 
@@ -190,6 +194,67 @@ TEST(DesiredStateTest, BadRecordsAreSkippedNotFatal) {
       ComputeDesiredState(s, {"host1", 0}, FakeResolver({{"veth-web1", 7}}));
   EXPECT_EQ(d.skipped.size(), 3u);
   EXPECT_EQ(d.maps.endpoints.size(), 2u);
+}
+
+TEST(DesiredStateTest, IdentitiesAndPolicyOfDenyNetworksPresentHere) {
+  Snapshot s;
+  AddNetwork(s, "red", 200, 1450, "deny");
+  AddNetwork(s, "blue", 100);
+  AddNode(s, "host1", "192.168.50.1");
+  AddNode(s, "host2", "192.168.50.2");
+  AddNode(s, "host3", "192.168.50.3");
+  AddEndpoint(s, "web1", "red", "host1", "10.20.0.5", "02:00:00:00:00:05",
+              "veth-web1");
+  AddEndpoint(s, "db1", "red", "host2", "10.20.0.6", "02:00:00:00:00:06",
+              "veth-db1");
+  AddEndpoint(s, "b1", "blue", "host1", "10.10.0.7", "02:00:00:00:00:07",
+              "veth-b1");
+  AddEndpoint(s, "b2", "blue", "host3", "10.10.0.8", "02:00:00:00:00:08",
+              "veth-b2");
+  s.endpoints["web1"].labels = {{"app", "web"}};
+  s.endpoints["web1"].identity = 256;
+  s.endpoints["db1"].labels = {{"app", "db"}};
+  s.endpoints["db1"].identity = 257;
+  s.endpoints["b1"].identity = 258;
+  s.endpoints["b2"].identity = 258;
+  s.policies["web-db"] = Policy{.name = "web-db",
+                                .network = "red",
+                                .from = "app=web",
+                                .to = "app=db",
+                                .proto = "tcp",
+                                .port = "5432-5433"};
+  // On an allow network (refused by ovxctl, possible by hand): ignored.
+  s.policies["blue-all"] = Policy{
+      .name = "blue-all", .network = "blue", .from = "*", .to = "*"};
+
+  DesiredState d = ComputeDesiredState(
+      s, {"host1", 0}, FakeResolver({{"veth-web1", 7}, {"veth-b1", 8}}));
+  EXPECT_TRUE(d.skipped.empty());
+  EXPECT_EQ(d.maps.interfaces.at(7).identity, 256u);
+  EXPECT_EQ(d.maps.interfaces.at(8).identity, 258u);
+  EXPECT_EQ(d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.5")))
+                .identity,
+            256u);
+  EXPECT_EQ(d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.6")))
+                .identity,
+            257u);
+  EXPECT_EQ(d.maps.networks.at(200).flags, OVX_NET_F_POLICY_DENY);
+  ovx_policy allow;
+  std::memset(&allow, 0, sizeof(allow));
+  allow.flags = OVX_POLICY_F_ALLOW;
+  allow.rule_id = RuleId("web-db");
+  DataplaneState want_policy;
+  want_policy.policy[PolicyKey(200, 256, 257, IPPROTO_TCP, 5432, 15)] = allow;
+  EXPECT_EQ(DescribeState(DataplaneState{.policy = d.maps.policy}),
+            "policy: vni=200 256->257 tcp/5432/15 -> allow rule_id=" +
+                absl::StrFormat("%08x", RuleId("web-db")) + "\n");
+  EXPECT_TRUE(DataplaneState{.policy = d.maps.policy} == want_policy);
+
+  // host3 has no red endpoint: no red policy there.
+  DesiredState d3 = ComputeDesiredState(s, {"host3", 0},
+                                        FakeResolver({{"veth-b2", 9}}));
+  EXPECT_TRUE(d3.maps.policy.empty());
+  EXPECT_EQ(d3.maps.networks.size(), 1u);
 }
 
 TEST(DesiredStateTest, NodeIdIsStable) {

@@ -20,7 +20,7 @@ absl::StatusOr<std::unique_ptr<PinnedMapWriter>> PinnedMapWriter::Open(
   auto maps = maps::DataplaneMaps::Open(bpffs);
   if (!maps.ok()) return maps.status();
   return std::unique_ptr<PinnedMapWriter>(
-      new PinnedMapWriter(*std::move(maps)));
+      new PinnedMapWriter(*std::move(maps), std::string(bpffs)));
 }
 
 absl::StatusOr<DataplaneState> PinnedMapWriter::ReadAll() {
@@ -31,6 +31,11 @@ absl::StatusOr<DataplaneState> PinnedMapWriter::ReadAll() {
                               DumpInto(maps_.interfaces, state.interfaces),
                               DumpInto(maps_.endpoints, state.endpoints)}) {
     if (!status.ok()) return status;
+  }
+  if (maps_.policy.has_value()) {
+    if (absl::Status s = DumpInto(*maps_.policy, state.policy); !s.ok()) {
+      return s;
+    }
   }
   return state;
 }
@@ -69,6 +74,24 @@ absl::Status PinnedMapWriter::PutEndpoint(const ovx_endpoint_key& key,
 }
 absl::Status PinnedMapWriter::DeleteEndpoint(const ovx_endpoint_key& key) {
   return maps_.endpoints.Delete(key);
+}
+absl::Status PinnedMapWriter::PutPolicy(const ovx_policy_key& key,
+                                        const ovx_policy& value) {
+  if (!SupportsPolicy()) {
+    return absl::FailedPreconditionError("no policy map pinned");
+  }
+  return maps_.policy->Update(key, value);
+}
+absl::Status PinnedMapWriter::DeletePolicy(const ovx_policy_key& key) {
+  if (!SupportsPolicy()) return absl::OkStatus();  // nothing to delete from
+  return maps_.policy->Delete(key);
+}
+bool PinnedMapWriter::SupportsPolicy() {
+  if (maps_.policy.has_value()) return true;
+  auto policy = maps::OpenPolicyMap(bpffs_);
+  if (!policy.ok() || !policy->has_value()) return false;
+  maps_.policy = *std::move(policy);
+  return true;
 }
 
 }  // namespace ovx::controller

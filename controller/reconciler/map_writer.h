@@ -36,6 +36,12 @@ class MapWriter {
   virtual absl::Status PutEndpoint(const ovx_endpoint_key& key,
                                    const ovx_endpoint& value) = 0;
   virtual absl::Status DeleteEndpoint(const ovx_endpoint_key& key) = 0;
+  virtual absl::Status PutPolicy(const ovx_policy_key& key,
+                                 const ovx_policy& value) = 0;
+  virtual absl::Status DeletePolicy(const ovx_policy_key& key) = 0;
+  // False while the loaded programs have no policy map (older than policy):
+  // the controller then leaves policy out, with one warning.
+  virtual bool SupportsPolicy() { return true; }
 };
 
 // MapWriter over the maps pinned under a bpffs root.
@@ -58,10 +64,17 @@ class PinnedMapWriter : public MapWriter {
   absl::Status PutEndpoint(const ovx_endpoint_key& key,
                            const ovx_endpoint& value) override;
   absl::Status DeleteEndpoint(const ovx_endpoint_key& key) override;
+  absl::Status PutPolicy(const ovx_policy_key& key,
+                         const ovx_policy& value) override;
+  absl::Status DeletePolicy(const ovx_policy_key& key) override;
+  // Looks again when the map was missing: an upgrade may have pinned it.
+  bool SupportsPolicy() override;
 
  private:
-  explicit PinnedMapWriter(maps::DataplaneMaps maps) : maps_(std::move(maps)) {}
+  PinnedMapWriter(maps::DataplaneMaps maps, std::string bpffs)
+      : maps_(std::move(maps)), bpffs_(std::move(bpffs)) {}
   maps::DataplaneMaps maps_;
+  std::string bpffs_;
 };
 
 }  // namespace ovx::controller

@@ -142,11 +142,23 @@ ReconcileResult Reconciler::Apply(const DataplaneState& desired,
       [&w](const ovx_endpoint_key& k) { return w.DeleteEndpoint(k); },
       FormatEndpointKey,
       FormatEndpoint};
+  const MapOps<ovx_policy_key, ovx_policy> policy{
+      "policy",
+      &DataplaneState::policy,
+      [&w](const ovx_policy_key& k, const ovx_policy& v) {
+        return w.PutPolicy(k, v);
+      },
+      [&w](const ovx_policy_key& k) { return w.DeletePolicy(k); },
+      FormatPolicyKey,
+      FormatPolicy};
 
   ReconcileResult result;
   Applier applier(desired, current_, log_, result);
   // What is referenced goes in first (a network before its endpoints, a
-  // VTEP before the endpoints behind it) and leaves last.
+  // VTEP before the endpoints behind it) and leaves last. Allow rules go in
+  // before the endpoints they allow and leave after them, so a deny network
+  // never drops traffic that both states allow.
+  applier.Puts(policy);
   applier.Puts(networks);
   applier.Puts(vteps);
   applier.Puts(vtep_vnis);
@@ -157,6 +169,7 @@ ReconcileResult Reconciler::Apply(const DataplaneState& desired,
   applier.Deletes(vtep_vnis);
   applier.Deletes(vteps);
   applier.Deletes(networks);
+  applier.Deletes(policy);
   if (result.writes() == 0 && result.failed == 0 && !summarize_noop) {
     return result;
   }

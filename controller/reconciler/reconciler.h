@@ -36,8 +36,8 @@ class Reconciler {
   // follows every successful write.
   absl::Status ReadCurrent();
 
-  // Applies desired - current: puts (networks, vteps, vtep_vnis, interfaces,
-  // endpoints) then deletes in reverse order, so nothing in the maps ever
+  // Applies desired - current: puts (policy, networks, vteps, vtep_vnis,
+  // interfaces, endpoints) then deletes in reverse order, so nothing in the maps ever
   // refers to an entry that is not there yet. A failed write is logged,
   // counted and retried on the next call; the others still happen. Logs
   // "reconciled revision=N: +A ~U -R" (when nothing was written only if

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
+#include "controller/policy/rule.h"
 #include "controller/reconciler/desired_state.h"
 #include "controller/reconciler/test_util.h"
 #include "maps/dataplane_maps.h"
@@ -84,6 +86,56 @@ TEST_F(ReconcilerTest, FillsEmptyMapsInDependencyOrder) {
                       "192.168.50.2 02:00:00:00:00:06 identity=0"),
             log_.end());
   EXPECT_EQ(log_.back(), "reconciled revision=3: +6 ~0 -0");
+}
+
+TEST_F(ReconcilerTest, PolicyGoesInFirstAndLeavesLast) {
+  Snapshot s = Cluster();
+  s.networks["blue"].policy = "deny";
+  s.endpoints["web1"].labels = {{"app", "web"}};
+  s.endpoints["web1"].identity = 256;
+  s.endpoints["db1"].labels = {{"app", "db"}};
+  s.endpoints["db1"].identity = 257;
+  s.policies["web-db"] = Policy{.name = "web-db",
+                                .network = "blue",
+                                .from = "app=web",
+                                .to = "app=db",
+                                .proto = "udp",
+                                .port = "53"};
+  Reconciler r = MakeReconciler();
+  ASSERT_TRUE(r.ReadCurrent().ok());
+  DataplaneState desired = Desired(s);
+  ASSERT_EQ(desired.policy.size(), 1u);
+  ReconcileResult result = r.Apply(desired, 3);
+  EXPECT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.added, 7);
+  EXPECT_TRUE(writer_.maps == desired);
+  ASSERT_FALSE(writer_.ops.empty());
+  EXPECT_EQ(writer_.ops.front(), "put policy");
+  EXPECT_NE(std::find(log_.begin(), log_.end(),
+                      "policy: add vni=100 256->257 udp/53 -> allow rule_id=" +
+                          absl::StrFormat("%08x", RuleId("web-db"))),
+            log_.end());
+
+  // The rule goes: only its entry is deleted. Then everything goes: policy
+  // is deleted last.
+  writer_.ops.clear();
+  s.policies.clear();
+  s.policies["web-db-tcp"] = Policy{.name = "web-db-tcp",
+                                    .network = "blue",
+                                    .from = "app=web",
+                                    .to = "app=db",
+                                    .proto = "tcp"};
+  result = r.Apply(Desired(s), 4);
+  EXPECT_EQ(result.added, 1);
+  EXPECT_EQ(result.removed, 1);
+  EXPECT_EQ(writer_.ops,
+            (std::vector<std::string>{"put policy", "delete policy"}));
+  writer_.ops.clear();
+  s.endpoints.clear();
+  result = r.Apply(Desired(s), 5);
+  EXPECT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(writer_.ops.back(), "delete policy");
+  EXPECT_EQ(writer_.maps.size(), 0u);
 }
 
 TEST_F(ReconcilerTest, SecondReconcileWritesNothing) {

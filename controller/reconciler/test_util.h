@@ -105,6 +105,16 @@ class FakeMapWriter : public MapWriter {
   absl::Status DeleteEndpoint(const ovx_endpoint_key& k) override {
     return Delete("endpoints", maps.endpoints, k);
   }
+  absl::Status PutPolicy(const ovx_policy_key& k,
+                         const ovx_policy& v) override {
+    return Put("policy", maps.policy, k, v);
+  }
+  absl::Status DeletePolicy(const ovx_policy_key& k) override {
+    return Delete("policy", maps.policy, k);
+  }
+  // False: like programs without a policy map.
+  bool policy_supported = true;
+  bool SupportsPolicy() override { return policy_supported; }
 
  private:
   absl::Status Fail(const std::string& name) {
