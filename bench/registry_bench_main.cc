@@ -99,7 +99,8 @@ Snapshot Synthetic() {
   const uint32_t nodes = std::max<uint32_t>(1, FLAGS_remote_nodes);
   for (uint32_t n = 0; n < nodes; ++n) {
     std::string name = absl::StrCat("r", n);
-    snap.nodes[name] = Node{.name = name, .vtep = Ip(((172u << 24) | (16u << 16)) + 1 + n)};
+    snap.nodes[name] =
+        Node{.name = name, .vtep = Ip(((172u << 24) | (16u << 16)) + 1 + n)};
   }
   Endpoint local;
   local.name = "local0";
@@ -216,10 +217,10 @@ absl::StatusOr<Clock::time_point> WaitFor(const maps::EndpointsMap& m,
     auto now = Clock::now();
     if (v->has_value() == want) return now;
     if (Ms(now - start) > FLAGS_timeout_ms)
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "%s %s not %s the endpoints map after %d ms",
-          want ? "added" : "removed", ip, want ? "in" : "gone from",
-          FLAGS_timeout_ms));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("%s %s not %s the endpoints map after %d ms",
+                          want ? "added" : "removed", ip,
+                          want ? "in" : "gone from", FLAGS_timeout_ms));
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }

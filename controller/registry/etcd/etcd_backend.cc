@@ -37,16 +37,46 @@ absl::Status WithContext(const absl::Status& status, absl::string_view what) {
                       absl::StrCat(what, ": ", status.message()));
 }
 
+// Keys per range request: one page of 10,000 records is ~3 MB of JSON and
+// well under a second for etcd's gateway (docs/etcd-scale.md).
+constexpr int64_t kPageKeys = 10000;
+
+// Reads the registry at one revision, page by page. Load() needs the
+// records only and skips the index keys (two thirds of the keys); Update()
+// needs them (`raw`) to build its guarded transaction.
 absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
-  absl::StatusOr<etcd::RangeResult> range =
-      client.RangePrefix(etcd::kRootPrefix);
-  if (!range.ok()) {
-    return WithContext(range.status(), "read registry");
+  const std::string root = etcd::kRootPrefix;
+  const std::string index = etcd::kIndexPrefix;
+  std::vector<std::pair<std::string, std::string>> ranges;
+  if (raw != nullptr) {
+    ranges = {{root, etcd::PrefixEnd(root)}};
+  } else {
+    ranges = {{root, index}, {etcd::PrefixEnd(index), etcd::PrefixEnd(root)}};
   }
+  Snapshot snap;
   std::vector<std::string> problems;
-  Snapshot snap = etcd::DecodeSnapshot(*range, &problems);
+  int64_t revision = 0;
+  for (const auto& [from, to] : ranges) {
+    absl::Status status = client.RangePaged(
+        from, to, kPageKeys, &revision, [&](std::vector<etcd::KeyValue>& kvs) {
+          etcd::RangeResult page;
+          page.kvs = std::move(kvs);
+          Snapshot part = etcd::DecodeSnapshot(page, &problems);
+          snap.networks.merge(part.networks);
+          snap.nodes.merge(part.nodes);
+          snap.endpoints.merge(part.endpoints);
+          snap.policies.merge(part.policies);
+          if (raw != nullptr) {
+            for (etcd::KeyValue& kv : page.kvs)
+              raw->kvs.push_back(std::move(kv));
+          }
+          return absl::OkStatus();
+        });
+    if (!status.ok()) return WithContext(status, "read registry");
+  }
+  snap.revision = revision;
+  if (raw != nullptr) raw->revision = revision;
   LogProblems(problems);
-  if (raw != nullptr) *raw = *std::move(range);
   return snap;
 }
 

@@ -255,12 +255,21 @@ absl::StatusOr<nlohmann::json> EtcdClient::CallOnce(absl::string_view path,
 }
 
 absl::StatusOr<RangeResult> EtcdClient::RangePrefix(absl::string_view prefix) {
-  nlohmann::json body = {{"key", Base64(prefix)},
-                         {"range_end", Base64(PrefixEnd(prefix))}};
+  return Range(prefix, PrefixEnd(prefix), 0, 0);
+}
+
+absl::StatusOr<RangeResult> EtcdClient::Range(absl::string_view key,
+                                              absl::string_view range_end,
+                                              int64_t limit, int64_t revision) {
+  nlohmann::json body = {{"key", Base64(key)},
+                         {"range_end", Base64(range_end)}};
+  if (limit > 0) body["limit"] = std::to_string(limit);
+  if (revision > 0) body["revision"] = std::to_string(revision);
   absl::StatusOr<nlohmann::json> j = Call("/v3/kv/range", body);
   if (!j.ok()) return j.status();
   RangeResult result;
   result.revision = JsonInt64((*j)["header"], "revision");
+  result.more = j->value("more", false);
   if (j->contains("kvs")) {
     for (const nlohmann::json& kv : (*j)["kvs"]) {
       absl::StatusOr<KeyValue> decoded = DecodeKeyValue(kv);
@@ -269,6 +278,25 @@ absl::StatusOr<RangeResult> EtcdClient::RangePrefix(absl::string_view prefix) {
     }
   }
   return result;
+}
+
+absl::Status EtcdClient::RangePaged(
+    absl::string_view key, absl::string_view range_end, int64_t page,
+    int64_t* revision,
+    const std::function<absl::Status(std::vector<KeyValue>&)>& each) {
+  std::string from(key);
+  while (true) {
+    absl::StatusOr<RangeResult> r = Range(from, range_end, page, *revision);
+    if (!r.ok()) return r.status();
+    if (*revision == 0) *revision = r->revision;
+    if (r->kvs.empty()) return absl::OkStatus();
+    // The next page starts just after the last key (key + "\0").
+    from = r->kvs.back().key;
+    from.push_back('\0');
+    const bool more = r->more;
+    if (absl::Status s = each(r->kvs); !s.ok()) return s;
+    if (!more) return absl::OkStatus();
+  }
 }
 
 absl::StatusOr<TxnResult> EtcdClient::Txn(const nlohmann::json& txn) {
