@@ -31,10 +31,12 @@ inline constexpr absl::string_view kTcUnderlayName = "tc_underlay";
 // BPF object names are cut at 15 characters: "ovx_xdp_underlay" becomes this.
 inline constexpr absl::string_view kXdpProgPrefix = "ovx_xdp_underla";
 
-// Every map of the ABI, in the order status prints them.
-inline constexpr std::array<absl::string_view, 7> kMapNames = {
-    OVX_MAP_ENDPOINTS, OVX_MAP_INTERFACES, OVX_MAP_VTEPS, OVX_MAP_VTEP_VNIS,
-    OVX_MAP_NETWORKS,  OVX_MAP_COUNTERS,   OVX_MAP_EVENTS};
+// Every map of the ABI, in the order status prints them (loader_unit_test
+// checks that each object's pinned maps are all here).
+inline constexpr std::array<absl::string_view, 9> kMapNames = {
+    OVX_MAP_ENDPOINTS, OVX_MAP_INTERFACES, OVX_MAP_VTEPS,
+    OVX_MAP_VTEP_VNIS, OVX_MAP_NETWORKS,   OVX_MAP_POLICY,
+    OVX_MAP_CONNTRACK, OVX_MAP_COUNTERS,   OVX_MAP_EVENTS};
 
 // "what: strerror(err)" with a Status code that fits err.
 absl::Status ErrnoStatus(int err, absl::string_view what);

@@ -91,7 +91,7 @@ absl::Status CheckPinnedMaps(bpf_object* obj, const std::string& bpffs) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     std::string name = bpf_map__name(map);
-    if (absl::StrContains(name, ".")) continue;  // .rodata etc: not pinned
+    if (bpf_map__pin_path(map) == nullptr) continue;  // object-private
     if (access(absl::StrCat(bpffs, "/", name).c_str(), F_OK) != 0) continue;
     auto pinned = maps::PinnedMap::Open(bpffs, name, bpf_map__key_size(map),
                                         bpf_map__value_size(map));

@@ -1,8 +1,11 @@
 // Pure tests of the loader's command line, checks and status rendering.
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "loader/cli.h"
@@ -178,6 +181,26 @@ TEST(StatusFormatTest, JsonForScripts) {
   EXPECT_TRUE(j["maps"][1]["entries"].is_null());
   EXPECT_EQ(j["counters"][0]["reason"], "unknown-vtep");
   EXPECT_EQ(j["counters"][0]["drop"], true);
+}
+
+TEST(MapNamesTest, EveryPinnedMapOfEveryObjectIsKnown) {
+  for (const char* name : {"xdp_underlay", "tc_endpoint", "tc_underlay"}) {
+    std::string path = absl::StrCat(OVX_BPF_DIR, "/", name, ".bpf.o");
+    bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+    ASSERT_EQ(libbpf_get_error(obj), 0) << path;
+    size_t pinned = 0;
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+      std::string map_name = bpf_map__name(map);
+      if (bpf_map__pin_path(map) == nullptr) continue;  // object-private
+      ++pinned;
+      EXPECT_NE(std::find(kMapNames.begin(), kMapNames.end(), map_name),
+                kMapNames.end())
+          << name << " pins " << map_name << ", which kMapNames lacks";
+    }
+    EXPECT_EQ(pinned, kMapNames.size()) << name;
+    bpf_object__close(obj);
+  }
 }
 
 TEST(StatusFormatTest, DropEventLineAndJson) {
