@@ -1,6 +1,7 @@
 #include "controller/policy/identity.h"
 
 #include <set>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,35 +36,32 @@ uint32_t AllocateIdentity(const Snapshot& snap, absl::string_view network,
   return SmallestFree(used, OVX_IDENTITY_FIRST);
 }
 
-int AssignIdentities(Snapshot& snap) {
+int AssignIdentities(Snapshot& snap, size_t limit) {
+  std::vector<Endpoint*> missing;
+  for (auto& [name, e] : snap.endpoints) {
+    if (e.identity == 0 && missing.size() < limit) missing.push_back(&e);
+  }
+  if (missing.empty()) return 0;
   // One pass over the endpoints to learn what is taken, so that a document
   // full of old records is migrated in O(n log n).
   std::map<IdentityKey, uint32_t> known;
   std::set<uint32_t> used;
-  bool missing = false;
   for (const auto& [name, e] : snap.endpoints) {
-    if (e.identity == 0) {
-      missing = true;
-      continue;
-    }
+    if (e.identity == 0) continue;
     known.emplace(IdentityKey(e.network, e.labels), e.identity);
     used.insert(e.identity);
   }
-  if (!missing) return 0;
-  int changed = 0;
   uint32_t next = OVX_IDENTITY_FIRST;
-  for (auto& [name, e] : snap.endpoints) {
-    if (e.identity != 0) continue;
-    auto [it, inserted] = known.emplace(IdentityKey(e.network, e.labels), 0);
+  for (Endpoint* e : missing) {
+    auto [it, inserted] = known.emplace(IdentityKey(e->network, e->labels), 0);
     if (inserted) {
       next = SmallestFree(used, next);
       it->second = next;
       used.insert(next);
     }
-    e.identity = it->second;
-    ++changed;
+    e->identity = it->second;
   }
-  return changed;
+  return static_cast<int>(missing.size());
 }
 
 std::string IdentityOwner(absl::string_view network, const Labels& labels) {

@@ -6,6 +6,7 @@
 #ifndef OVX_CONTROLLER_POLICY_IDENTITY_H_
 #define OVX_CONTROLLER_POLICY_IDENTITY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,10 +23,15 @@ namespace ovx::controller {
 uint32_t AllocateIdentity(const Snapshot& snap, absl::string_view network,
                           const std::map<std::string, std::string>& labels);
 
-// Gives every endpoint whose identity is 0 (a new record, or one written
-// before identities existed) its identity, in name order. Returns how many
+// Gives endpoints whose identity is 0 (records written before identities
+// existed) theirs, at most `limit` of them, in name order. Returns how many
 // endpoints changed.
-int AssignIdentities(Snapshot& snap);
+int AssignIdentities(Snapshot& snap, size_t limit = SIZE_MAX);
+
+// How many old records one registry write migrates besides its own: every
+// changed endpoint is a put (and maybe an index key) in the same etcd
+// transaction, which etcd caps (--max-txn-ops, 128 by default).
+inline constexpr size_t kIdentityMigrationsPerWrite = 16;
 
 // What an identity stands for, as the etcd index key's value:
 // "blue/app=web,tier=front" ("blue/" for no labels).

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "controller/registry/validate.h"
 #include "maps/abi/ovx_abi.h"
 
@@ -112,6 +114,28 @@ TEST(IdentityTest, OldRecordsWithoutIdentityGetOneOnTheNextWrite) {
   // Any write does it, e.g. adding a node.
   ASSERT_TRUE(AddNode(s, {.name = "host2", .vtep = "192.168.50.2"}).ok());
   EXPECT_EQ(s.endpoints, copy.endpoints);
+}
+
+TEST(IdentityTest, EachWriteMigratesABoundedNumberOfOldRecords) {
+  Snapshot s = TwoNetworks();
+  for (int i = 0; i < 20; ++i) {
+    std::string name = absl::StrCat("old", i < 10 ? "0" : "", i);
+    s.endpoints[name] = Endpoint{
+        .name = name, .network = "red", .labels = {{"app", "web"}}};
+  }
+  auto without = [&] {
+    int n = 0;
+    for (const auto& [name, e] : s.endpoints) n += e.identity == 0;
+    return n;
+  };
+  // The new endpoint has the same labels: the old ones will reuse its id.
+  EXPECT_EQ(Add(s, "web1", "red", {{"app", "web"}}), OVX_IDENTITY_FIRST);
+  EXPECT_EQ(without(), 20 - static_cast<int>(kIdentityMigrationsPerWrite));
+  ASSERT_TRUE(AddNode(s, {.name = "host2", .vtep = "192.168.50.2"}).ok());
+  EXPECT_EQ(without(), 0);
+  for (const auto& [name, e] : s.endpoints) {
+    EXPECT_EQ(e.identity, OVX_IDENTITY_FIRST) << name;
+  }
 }
 
 TEST(IdentityTest, OwnerNamesNetworkAndLabels) {

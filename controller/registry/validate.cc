@@ -467,10 +467,11 @@ absl::Status ValidatePolicy(const Snapshot& snap, const Policy& p) {
 
 namespace {
 
-// Every write ends here: identities for endpoints that lack one.
+// Every write ends here: identities for (a bounded number of) endpoints
+// written before identities existed.
 template <typename T>
 T Assigned(Snapshot& snap, T result) {
-  AssignIdentities(snap);
+  AssignIdentities(snap, kIdentityMigrationsPerWrite);
   return result;
 }
 
@@ -532,10 +533,9 @@ absl::StatusOr<Endpoint> AddEndpoint(Snapshot& snap, Endpoint e) {
   if (MacProblem(e.mac, mac).empty()) e.mac = FormatMac(mac);
   // The control plane owns identities: reuse or allocate, never trust one
   // given by the caller.
-  e.identity = 0;
+  e.identity = AllocateIdentity(snap, e.network, e.labels);
   snap.endpoints[e.name] = e;
-  AssignIdentities(snap);
-  return snap.endpoints.at(e.name);
+  return Assigned(snap, e);
 }
 
 absl::Status RemoveNetwork(Snapshot& snap, absl::string_view name) {

@@ -75,7 +75,8 @@ absl::StatusOr<std::string> AllocateMac(const Snapshot& snap,
 // Validate (allocating ip/mac/identity when empty, filling defaults) and
 // insert. Return the record as stored. Every successful Add/Remove also
 // gives an identity to endpoints still without one (records written before
-// identities existed), so any write migrates them.
+// identities existed), kIdentityMigrationsPerWrite at a time, so writes
+// migrate them without outgrowing an etcd transaction.
 absl::StatusOr<Network> AddNetwork(Snapshot& snap, Network network);
 absl::StatusOr<Node> AddNode(Snapshot& snap, Node node);
 absl::StatusOr<Endpoint> AddEndpoint(Snapshot& snap, Endpoint endpoint);
