@@ -156,14 +156,7 @@ static __always_inline int policy_check(const struct ovx_network *net,
 	ct.vni = vni;
 	ct.family = OVX_AF_INET;
 	ct.proto = f->proto;
-	/* Reverse first: the reply of an allowed flow. */
-	ct.sport = f->dport;
-	ct.dport = f->sport;
-	ct.saddr[0] = f->daddr;
-	ct.daddr[0] = f->saddr;
-	e = bpf_map_lookup_elem(&conntrack, &ct);
-	if (e && ct_hit(e, now, f->proto))
-		return 0;
+	/* This flow as first seen (original direction)... */
 	ct.sport = f->sport;
 	ct.dport = f->dport;
 	ct.saddr[0] = f->saddr;
@@ -171,9 +164,21 @@ static __always_inline int policy_check(const struct ovx_network *net,
 	e = bpf_map_lookup_elem(&conntrack, &ct);
 	if (e && ct_hit(e, now, f->proto))
 		return 0;
+	/* ... or the reply of one. */
+	ct.sport = f->dport;
+	ct.dport = f->sport;
+	ct.saddr[0] = f->daddr;
+	ct.daddr[0] = f->saddr;
+	e = bpf_map_lookup_elem(&conntrack, &ct);
+	if (e && ct_hit(e, now, f->proto))
+		return 0;
 
 	if (!policy_allows(vni, src_id, dst_id, f, &rule_id))
 		return -OVX_DROP_POLICY;
+	ct.sport = f->sport;
+	ct.dport = f->dport;
+	ct.saddr[0] = f->saddr;
+	ct.daddr[0] = f->daddr;
 	fresh.last_seen_ns = now;
 	fresh.rule_id = rule_id;
 	/* Best effort: a failed insert only means the next packet asks the
