@@ -4,10 +4,11 @@
 # etcd. Shows, asserting on the pinned maps and not only on pings:
 #  1. the connectivity/isolation matrix of control_plane_test holds: every
 #     same-network pair reaches each other (ICMP, TCP), no cross pair does;
-#  2. etcd SIGKILLed under a running ping (-i 0.05): no packet lost, every
-#     controller logs that the registry is unreachable and keeps running;
-#  3. etcd restarted on the same data dir, then `endpoint add a4` and
-#     `endpoint rm b1`: every host's maps converge within 5 s, a4 answers;
+#  2. etcd SIGKILLed under a running ping (-i 0.05) and restarted on its
+#     data dir before the ping ends: no packet lost; every controller logs
+#     that the registry is unreachable, keeps running, keeps its maps;
+#  3. right after the restart, `endpoint add a4` and `endpoint rm b1`: every
+#     host's maps converge within 5 s of ovxctl, a4 answers;
 #  4. a three-member cluster, controllers given all three URLs: the member
 #     they talk to is SIGKILLed, `endpoint add a5` still reaches every host
 #     within 5 s and a5 answers.
@@ -204,13 +205,18 @@ expect_tcp_fail a1 b2
 expect_tcp_fail b3 a1
 
 # ==========================================================================
-heading "phase 2: etcd SIGKILLed under a running ping"
+heading "phase 2: etcd SIGKILLed and restarted under a running ping"
+# The pings (5 s) span the kill and the restart. The outage is kept short
+# (~2 s) on purpose: the controllers' registry retry backs off (250 ms
+# doubling, 30 s cap), and phase 3 bounds convergence from the moment of
+# the change, not from the end of that backoff.
 bg ping-kill ct a1 ping -n -i 0.05 -c 100 -W 2 "${CT_IP[a2]}"
 ping_pid=$BG_PID
 bg ping-kill-red ct b2 ping -n -i 0.05 -c 100 -W 2 "${CT_IP[b3]}"
 ping2_pid=$BG_PID
 sleep 1
 etcd_kill e0
+t_kill=$(now_ms)
 log "etcd killed"
 unreachable() { grep -q "registry etcd://.*no member of .* reachable.*dataplane kept as is" "${CTRL_LOG[$1]}"; }
 for h in "${HOSTS[@]}"; do
@@ -220,22 +226,23 @@ for h in "${HOSTS[@]}"; do
     fail "$h controller did not log the registry as unreachable"
   fi
 done
-wait "$ping_pid" || true
-wait "$ping2_pid" || true
-for name in ping-kill ping-kill-red; do
-  stats=$(grep 'packets transmitted' "$RUN_DIR/logs/$name.log" || true)
-  check "$name while etcd died lost nothing: $stats" \
-    grep -q '100 packets transmitted, 100 received' <<<"$stats"
-done
 controllers_alive
 for h in "${HOSTS[@]}"; do
   check "$h maps untouched while etcd is down" endpoints_exactly "$h" "${ALL6[@]}"
 done
-
-# ==========================================================================
-heading "phase 3: etcd back on its data dir; endpoint add a4, rm b1"
 etcd_member e0 192.168.50.254
 wait_for 15 etcd_healthy e0 || die "etcd did not come back (see $RUN_DIR/logs/etcd-e0.log)"
+log "etcd back on its data dir after $(($(now_ms) - t_kill)) ms"
+wait "$ping_pid" || true
+wait "$ping2_pid" || true
+for name in ping-kill ping-kill-red; do
+  stats=$(grep 'packets transmitted' "$RUN_DIR/logs/$name.log" || true)
+  check "$name across etcd's death and restart lost nothing: $stats" \
+    grep -q '100 packets transmitted, 100 received' <<<"$stats"
+done
+
+# ==========================================================================
+heading "phase 3: registry changed right after the restart: add a4, rm b1"
 check "registry survived on the data dir (6 endpoints)" \
   bash -c "[[ \$(nsenter --net=/run/netns/$SWITCH_NS '$OVXCTL_BIN' --registry=$REGISTRY endpoint ls --json | jq length) -eq 6 ]]"
 container_add h3 a4 10.10.0.4/24
