@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -263,6 +264,53 @@ TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
   EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
   EXPECT_EQ(IndexKeys()["/ovx/index/ip/blue/10.10.0.2"],
             absl::StrCat("/ovx/endpoints/", winner));
+}
+
+TEST_F(EtcdBackendTest, ProcessesRacingForIdentitiesGetOnePerLabelSet) {
+  auto backend = Open();
+  ASSERT_TRUE(backend
+                  ->Update([](Snapshot& s) {
+                    s.networks["big"] = Network{
+                        .name = "big", .vni = 300, .subnet = "10.30.0.0/24"};
+                    s.nodes["host1"] = Host1();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // Racers 0..2 share labels, 3..5 each have their own: everyone reads the
+  // same (empty) revision, so all would pick 256 without the index key.
+  constexpr int kRacers = 6;
+  std::vector<int> codes = RaceProcesses(
+      kRacers, cluster_->Url(),
+      [](RegistryBackend& b, int i) {
+        return b.Update([i](Snapshot& s) {
+          absl::SleepFor(kOverlap);
+          std::string app = i < 3 ? "same" : absl::StrCat("own", i);
+          // Own IPs (and so MACs): only the identity key orders them.
+          return AddEndpoint(s, Endpoint{.name = absl::StrCat("ep", i),
+                                         .network = "big",
+                                         .node = "host1",
+                                         .ip = absl::StrCat("10.30.0.", 10 + i),
+                                         .labels = {{"app", app}}})
+              .status();
+        });
+      },
+      "(no error expected)");
+  EXPECT_EQ(codes, std::vector<int>(kRacers, 0));
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->endpoints.size(), static_cast<size_t>(kRacers));
+  std::set<uint32_t> ids;
+  for (const auto& [name, ep] : loaded->endpoints) {
+    EXPECT_GE(ep.identity, 256u) << name;
+    ids.insert(ep.identity);
+  }
+  EXPECT_EQ(ids, (std::set<uint32_t>{256, 257, 258, 259}));
+  const uint32_t same = loaded->endpoints.at("ep0").identity;
+  EXPECT_EQ(loaded->endpoints.at("ep1").identity, same);
+  EXPECT_EQ(loaded->endpoints.at("ep2").identity, same);
+  EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
+  EXPECT_EQ(IndexKeys()[absl::StrCat("/ovx/index/identity/", same)],
+            "big/app=same");
 }
 
 TEST_F(EtcdBackendTest, ProcessesCreatingTheSameVniExactlyOneWins) {
