@@ -16,9 +16,9 @@ packages=(
   nlohmann-json3-dev libcurl4-openssl-dev
   # run and test
   iproute2 tcpdump iputils-ping ethtool netcat-openbsd xdp-tools procps psmisc
-  etcd-server etcd-client openssl
+  etcd-server etcd-client openssl jq
   # bench
-  iperf3 sockperf
+  iperf3 sockperf python3
 )
 
 missing=()
