@@ -1,5 +1,7 @@
 #include "loader/cli.h"
 
+#include <signal.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -64,10 +66,26 @@ absl::Status RunStatus(const CliFlags& f, std::ostream& out) {
   return absl::OkStatus();
 }
 
+void OnStopSignal(int) {}
+
+// SIGINT/SIGTERM interrupt the ring buffer poll (no SA_RESTART), Monitor
+// returns on EINTR and monitor exits 0, like `cilium monitor`. One-shot
+// (SA_RESETHAND): should the first land outside the poll, a second one
+// still ends the process.
+void StopOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 absl::Status RunMonitor(const CliFlags& f, std::ostream& out) {
   absl::Status status = CheckCurrentPrivileges();
   if (!status.ok()) return status;
   if (f.count < 0) return absl::InvalidArgumentError("--count must be >= 0");
+  StopOnSignals();
   return Monitor(f.bpffs, MonitorOptions{f.count, -1},
                  [&](const ovx_drop_event& event) {
                    if (f.json) {
