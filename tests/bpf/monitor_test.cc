@@ -6,14 +6,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -137,6 +141,40 @@ TEST(MonitorTest, PrintsDropEventsAsJsonLines) {
   EXPECT_EQ(second["sport"], 41000);
   EXPECT_EQ(second["dport"], 4789);
   EXPECT_EQ(second["src_identity"], kIdA);
+}
+
+// Like `cilium monitor`: runs until interrupted, then exits cleanly (0).
+TEST(MonitorTest, ExitsCleanlyOnSigintAndSigterm) {
+  OVX_REQUIRE_ROOT();
+  PrivateBpffs bpffs;
+  ASSERT_TRUE(bpffs.ok()) << "mount bpffs on " << bpffs.dir();
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = bpffs.dir().c_str();
+  std::unique_ptr<tc_endpoint, SkelDestroy> skel(tc_endpoint__open_opts(&opts));
+  ASSERT_NE(skel, nullptr);
+  ASSERT_EQ(tc_endpoint__load(skel.get()), 0);
+
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(strsignal(sig));
+    std::string flag = absl::StrCat("--bpffs=", bpffs.dir());
+    char* argv[] = {const_cast<char*>(OVX_LOADER_BIN),
+                    const_cast<char*>("monitor"), const_cast<char*>("--json"),
+                    flag.data(), nullptr};
+    pid_t pid;
+    ASSERT_EQ(
+        posix_spawn(&pid, OVX_LOADER_BIN, nullptr, nullptr, argv, environ), 0);
+    // Long enough to be polling the ring (not still starting up).
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "monitor exited early";
+    ASSERT_EQ(kill(pid, sig), 0);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    if (WIFEXITED(status)) {
+      EXPECT_EQ(WEXITSTATUS(status), 0);
+    }
+  }
 }
 
 }  // namespace
