@@ -93,7 +93,7 @@ const TypeSpec kConfig{
      OVX_FIELD(ovx_config, vtep), OVX_FIELD(ovx_config, underlay_ifindex),
      OVX_FIELD(ovx_config, vxlan_port), OVX_FIELD(ovx_config, sport_min),
      OVX_FIELD(ovx_config, sport_max), OVX_FIELD(ovx_config, pad2),
-     OVX_FIELD(ovx_config, flags), OVX_FIELD(ovx_config, drop_events_per_sec)}};
+     OVX_FIELD(ovx_config, flags)}};
 const TypeSpec kPolicyKey{
     "ovx_policy_key",
     sizeof(ovx_policy_key),

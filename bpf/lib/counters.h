@@ -3,7 +3,7 @@
  * counters.h - the one exit for verdicts: count() adds a packet and its
  * bytes per CPU under (dir, reason), for forward verdicts and drops alike;
  * count_drop() also reports the drop on the events ring buffer, sampled:
- * at most ovx_cfg.drop_events_per_sec (0: OVX_DROP_EVENTS_PER_SEC_DEFAULT)
+ * at most ovx_drop_events_per_sec (0: OVX_DROP_EVENTS_PER_SEC_DEFAULT)
  * events per second per CPU and program, so a flood costs one counter
  * update per packet, not a ring buffer write.
  */
@@ -59,7 +59,7 @@ static __always_inline void count(__u32 dir, __u32 reason, __u64 bytes)
 /* 1 if this drop may be reported now; takes one from the CPU's budget. */
 static __always_inline int event_sampled(__u64 now)
 {
-	__u32 rate = ovx_cfg.drop_events_per_sec;
+	__u32 rate = ovx_drop_events_per_sec;
 	struct ovx_event_budget *b;
 	__u32 zero = 0;
 

@@ -238,18 +238,12 @@ struct ovx_config {
 	__u16 sport_max;       /* host byte order */
 	__u16 pad2;
 	__u32 flags;           /* OVX_CFG_F_* */
-	__u32 drop_events_per_sec; /* per CPU and program; 0: the default */
 };
-OVX_ASSERT_SIZE(struct ovx_config, 40);
+OVX_ASSERT_SIZE(struct ovx_config, 36);
 OVX_ASSERT_OFFSET(struct ovx_config, vtep, 4);
 OVX_ASSERT_OFFSET(struct ovx_config, underlay_ifindex, 20);
 OVX_ASSERT_OFFSET(struct ovx_config, vxlan_port, 24);
 OVX_ASSERT_OFFSET(struct ovx_config, flags, 32);
-OVX_ASSERT_OFFSET(struct ovx_config, drop_events_per_sec, 36);
-
-/* Drop events are sampled: at most this many per second per CPU (and per
- * program) reach the ring buffer; counters still count every drop. */
-#define OVX_DROP_EVENTS_PER_SEC_DEFAULT 100
 
 /* XDP -> TC handoff in the packet's metadata area, after XDP decapsulated
  * and validated. Only XDP can write metadata, so the underlay cannot forge
@@ -352,5 +346,11 @@ struct ovx_ct_entry {
 	__u32 flags; /* reserved, 0 */
 };
 OVX_ASSERT_SIZE(struct ovx_ct_entry, 16);
+
+/* Drop events are sampled: at most this many per second per CPU (and per
+ * program) reach the events ring buffer; counters still count every drop.
+ * The programs' load-time const volatile ovx_drop_events_per_sec (next to
+ * ovx_cfg; 0 also means this default) sets it. */
+#define OVX_DROP_EVENTS_PER_SEC_DEFAULT 100
 
 #endif /* OVX_ABI_H_ */

@@ -130,15 +130,18 @@ class PolicyTest : public ::testing::Test {
     Load([](ovx_config&) {});
   }
 
-  void Load(const std::function<void(ovx_config&)>& tweak) {
+  void Load(const std::function<void(ovx_config&)>& tweak,
+            uint32_t drop_events_per_sec = 0) {
     ovx_config cfg = NodeConfig(TheWorld());
     tweak(cfg);
     xdp_.reset();
     tc_.reset();
-    auto tc = LoadTcEndpoint(cfg);
+    auto tc =
+        LoadTcEndpointWith(cfg, {.drop_events_per_sec = drop_events_per_sec});
     ASSERT_TRUE(tc.ok()) << tc.status();
     tc_.emplace(std::move(*tc));
-    auto xdp = LoadXdpUnderlaySharing(cfg, tc_->fds);
+    auto xdp = LoadXdpUnderlayWith(
+        cfg, {.share = &tc_->fds, .drop_events_per_sec = drop_events_per_sec});
     ASSERT_TRUE(xdp.ok()) << xdp.status();
     xdp_.emplace(std::move(*xdp));
     ASSERT_TRUE(FillMaps(TheWorld(), fds()).ok());
@@ -407,7 +410,7 @@ TEST_F(PolicyTest, SpoofingANeighbourIsStillDropped) {
 // ---- sampled drop events ---------------------------------------------------
 
 TEST_F(PolicyTest, DropEventsAreSampledCountersAreNot) {
-  Load([](ovx_config& c) { c.drop_events_per_sec = 3; });
+  Load([](ovx_config&) {}, /*drop_events_per_sec=*/3);
   auto before = ReadCounters(fds().counters);
   ASSERT_TRUE(before.ok());
   const Bytes in = AtoB(Tcp(40000, 5433));

@@ -47,11 +47,17 @@ inline int SharedFd(const MapFds& fds, const std::string& name) {
   return -1;
 }
 
-// share: another loaded object's maps, reused (as the loader's pinning
-// does), so several programs see one conntrack table.
+struct LoadOptions {
+  // Another loaded object's maps, reused (as the loader's pinning does), so
+  // several programs see one conntrack table.
+  const MapFds* share = nullptr;
+  uint32_t drop_events_per_sec = 0;  // ovx_drop_events_per_sec; 0: default
+};
+
 template <typename Skel, typename ProgOf>
 absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of,
-                                        const MapFds* share = nullptr) {
+                                        const LoadOptions& options = {}) {
+  const MapFds* share = options.share;
   Loaded<Skel> l;
   l.skel.reset(Skel::open());
   if (!l.skel) {
@@ -59,6 +65,7 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of,
         absl::StrCat("open skeleton: ", std::strerror(errno)));
   }
   l.skel->rodata->ovx_cfg = cfg;
+  l.skel->rodata->ovx_drop_events_per_sec = options.drop_events_per_sec;
   bpf_map* map;
   bpf_object__for_each_map(map, l.skel->obj) {
     bpf_map__set_pin_path(map, nullptr);
@@ -87,15 +94,20 @@ inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlay(
   return LoadObject<xdp_underlay>(
       cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; });
 }
-inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlaySharing(
-    const ovx_config& cfg, const MapFds& share) {
+inline absl::StatusOr<Loaded<xdp_underlay>> LoadXdpUnderlayWith(
+    const ovx_config& cfg, const LoadOptions& options) {
   return LoadObject<xdp_underlay>(
-      cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; }, &share);
+      cfg, [](xdp_underlay* s) { return s->progs.ovx_xdp_underlay; }, options);
 }
 inline absl::StatusOr<Loaded<tc_endpoint>> LoadTcEndpoint(
     const ovx_config& cfg) {
   return LoadObject<tc_endpoint>(
       cfg, [](tc_endpoint* s) { return s->progs.ovx_tc_endpoint; });
+}
+inline absl::StatusOr<Loaded<tc_endpoint>> LoadTcEndpointWith(
+    const ovx_config& cfg, const LoadOptions& options) {
+  return LoadObject<tc_endpoint>(
+      cfg, [](tc_endpoint* s) { return s->progs.ovx_tc_endpoint; }, options);
 }
 inline absl::StatusOr<Loaded<tc_underlay>> LoadTcUnderlay(
     const ovx_config& cfg) {
