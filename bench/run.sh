@@ -49,7 +49,7 @@ for arg in "$@"; do
     --skip-net) skip_net=1 ;;
     --skip-prog-cost) skip_prog=1 ;;
     --skip-propagation) skip_prop=1 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
