@@ -324,8 +324,8 @@ class Controller::Impl {
             "warning: no ", OVX_MAP_POLICY, " map under the bpffs root: the "
             "loaded programs do not support policy; ",
             desired.maps.policy.size(),
-            " policy entries left out (deny networks drop as the programs "
-            "decide); upgrade with ovx-loader attach"));
+            " policy entries not written; upgrade them (ovx-loader attach) "
+            "to enforce policy"));
         warned_policy_ = true;
       }
       desired.maps.policy.clear();
