@@ -50,7 +50,9 @@ void Put16(Bytes& b, uint16_t v) {
   b.push_back(v >> 8);
   b.push_back(v & 0xff);
 }
-void PutMac(Bytes& b, const maps::Mac& m) { b.insert(b.end(), m.begin(), m.end()); }
+void PutMac(Bytes& b, const maps::Mac& m) {
+  b.insert(b.end(), m.begin(), m.end());
+}
 void PutIp(Bytes& b, in_addr a) {
   const auto* p = reinterpret_cast<const uint8_t*>(&a.s_addr);
   b.insert(b.end(), p, p + 4);
@@ -71,8 +73,8 @@ void Eth(Bytes& b, const maps::Mac& dst, const maps::Mac& src, uint16_t proto) {
 }
 
 // IPv4 + UDP header + payload appended to b; UDP checksum left 0.
-void Ipv4Udp(Bytes& b, in_addr src, in_addr dst, uint16_t sport,
-             uint16_t dport, const Bytes& payload) {
+void Ipv4Udp(Bytes& b, in_addr src, in_addr dst, uint16_t sport, uint16_t dport,
+             const Bytes& payload) {
   size_t ip_off = b.size();
   uint16_t udp_len = 8 + payload.size();
   b.push_back(0x45);
@@ -137,7 +139,8 @@ Bytes ArpRequest(const maps::Mac& smac, absl::string_view sip,
   return b;
 }
 
-// ---- programs -----------------------------------------------------------------
+// ---- programs
+// -----------------------------------------------------------------
 
 struct XdpSkelDeleter {
   void operator()(xdp_underlay* s) const { xdp_underlay__destroy(s); }
@@ -162,7 +165,8 @@ ovx_config Config(const ProgCostOptions& o, uint32_t underlay_ifindex,
 
 absl::StatusOr<std::unique_ptr<xdp_underlay, XdpSkelDeleter>> LoadXdp(
     const ProgCostOptions& o, const ovx_config& cfg) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o.bpffs.c_str());
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+              .pin_root_path = o.bpffs.c_str());
   std::unique_ptr<xdp_underlay, XdpSkelDeleter> skel(
       xdp_underlay__open_opts(&open_opts));
   if (!skel) return Errno(errno, "open xdp_underlay");
@@ -174,7 +178,8 @@ absl::StatusOr<std::unique_ptr<xdp_underlay, XdpSkelDeleter>> LoadXdp(
 
 absl::StatusOr<std::unique_ptr<tc_endpoint, TcSkelDeleter>> LoadTc(
     const ProgCostOptions& o, const ovx_config& cfg) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o.bpffs.c_str());
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+              .pin_root_path = o.bpffs.c_str());
   std::unique_ptr<tc_endpoint, TcSkelDeleter> skel(
       tc_endpoint__open_opts(&open_opts));
   if (!skel) return Errno(errno, "open tc_endpoint");
@@ -187,9 +192,15 @@ absl::StatusOr<std::unique_ptr<tc_endpoint, TcSkelDeleter>> LoadTc(
 // The empty program each measurement is corrected by: r0 = verdict; exit.
 absl::StatusOr<UniqueFd> LoadTrivial(bpf_prog_type type, int32_t verdict) {
   const bpf_insn insns[] = {
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .src_reg = 0,
-       .off = 0, .imm = verdict},
-      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0,
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+       .dst_reg = 0,
+       .src_reg = 0,
+       .off = 0,
+       .imm = verdict},
+      {.code = BPF_JMP | BPF_EXIT,
+       .dst_reg = 0,
+       .src_reg = 0,
+       .off = 0,
        .imm = 0},
   };
   int fd = bpf_prog_load(type, "ovx_bench_nop", "GPL", insns, 2, nullptr);
@@ -212,8 +223,8 @@ absl::StatusOr<uint32_t> RunOnce(const Target& t, const Bytes& pkt,
   __sk_buff sctx;
   std::memset(&xctx, 0, sizeof(xctx));
   std::memset(&sctx, 0, sizeof(sctx));
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(),
-              .data_out = out, .data_size_in = static_cast<uint32_t>(pkt.size()),
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(), .data_out = out,
+              .data_size_in = static_cast<uint32_t>(pkt.size()),
               .data_size_out = sizeof(out), .repeat = 1);
   if (t.xdp) {
     xctx.data_end = pkt.size();
@@ -256,9 +267,8 @@ absl::StatusOr<ProgCostResult> Measure(const ProgCostOptions& o,
                                        absl::string_view name,
                                        absl::string_view program,
                                        const Target& prog,
-                                       const Target& baseline,
-                                       const Bytes& pkt, Expect expect,
-                                       uint32_t endpoints) {
+                                       const Target& baseline, const Bytes& pkt,
+                                       Expect expect, uint32_t endpoints) {
   auto before = maps::ReadCounters(o.bpffs);
   if (!before.ok()) return before.status();
   std::vector<uint32_t> raw, base;
@@ -284,7 +294,8 @@ absl::StatusOr<ProgCostResult> Measure(const ProgCostOptions& o,
   }
   auto after = maps::ReadCounters(o.bpffs);
   if (!after.ok()) return after.status();
-  uint64_t moved = CounterPackets(*after, expect) - CounterPackets(*before, expect);
+  uint64_t moved =
+      CounterPackets(*after, expect) - CounterPackets(*before, expect);
   uint64_t want = static_cast<uint64_t>(o.iterations) + o.block;
   if (moved != want) {
     std::string seen;
@@ -331,7 +342,8 @@ absl::Status FillBase(maps::DataplaneMaps& m, const ProgCostOptions& o,
   if (s = m.networks.Update(kVni, net); !s.ok()) return s;
   if (s = m.vteps.Update(maps::VtepKey(rv), vtep); !s.ok()) return s;
   if (s = m.vtep_vnis.Update(maps::VtepVniKey(rv, kVni), vv); !s.ok()) return s;
-  if (s = m.interfaces.Update(ep_if, maps::Interface(kVni, Ip(kIpC1), kMacC1, 1));
+  if (s = m.interfaces.Update(ep_if,
+                              maps::Interface(kVni, Ip(kIpC1), kMacC1, 1));
       !s.ok())
     return s;
   if (s = m.interfaces.Update(peer_if,
@@ -377,21 +389,21 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   if (!m.ok()) return m.status();
   if (auto s = FillBase(*m, o, *ep_if, *peer_if); !s.ok()) return s;
 
-  const Target tc_prog{bpf_program__fd((*tc)->progs.ovx_tc_endpoint), false, *ep_if};
+  const Target tc_prog{bpf_program__fd((*tc)->progs.ovx_tc_endpoint), false,
+                       *ep_if};
   const Target tc_nop{nop_tc->get(), false, *ep_if};
-  const Target xdp_tc_prog{bpf_program__fd((*xdp_tc)->progs.ovx_xdp_underlay), true,
-                           *ul_if};
-  const Target xdp_x_prog{bpf_program__fd((*xdp_x)->progs.ovx_xdp_underlay), true,
-                          *ul_if};
+  const Target xdp_tc_prog{bpf_program__fd((*xdp_tc)->progs.ovx_xdp_underlay),
+                           true, *ul_if};
+  const Target xdp_x_prog{bpf_program__fd((*xdp_x)->progs.ovx_xdp_underlay),
+                          true, *ul_if};
   const Target xdp_nop{nop_xdp->get(), true, *ul_if};
 
   const Bytes to_remote = InnerFrame(kMacC2, kMacC1, kIpC1, kIpC2);
   const Bytes to_local = InnerFrame(kMacC3, kMacC1, kIpC1, kIpC3);
   const Bytes spoofed = InnerFrame(kMacC2, kMacC1, "10.40.0.99", kIpC2);
   const Bytes arp = ArpRequest(kMacC1, kIpC1, kIpC2);
-  const Bytes vxlan_in =
-      VxlanFrame(o.remote_vtep, o.local_vtep, kVni,
-                 InnerFrame(kMacC1, kMacC2, kIpC2, kIpC1));
+  const Bytes vxlan_in = VxlanFrame(o.remote_vtep, o.local_vtep, kVni,
+                                    InnerFrame(kMacC1, kMacC2, kIpC2, kIpC1));
   const Bytes vxlan_stranger =
       VxlanFrame("192.168.77.99", o.local_vtep, kVni,
                  InnerFrame(kMacC1, kMacC2, kIpC2, kIpC1));
@@ -409,21 +421,53 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     Expect expect;
   };
   const Case cases[] = {
-      {"encap", "tc_endpoint", &tc_prog, &tc_nop, &to_remote,
+      {"encap",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &to_remote,
        {OVX_DIR_EGRESS, OVX_FWD_ENCAP}},
-      {"local-delivery", "tc_endpoint", &tc_prog, &tc_nop, &to_local,
+      {"local-delivery",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &to_local,
        {OVX_DIR_EGRESS, OVX_FWD_LOCAL}},
-      {"arp-reply", "tc_endpoint", &tc_prog, &tc_nop, &arp,
+      {"arp-reply",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &arp,
        {OVX_DIR_EGRESS, OVX_ARP_REPLY}},
-      {"drop-spoofed-ip", "tc_endpoint", &tc_prog, &tc_nop, &spoofed,
+      {"drop-spoofed-ip",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &spoofed,
        {OVX_DIR_EGRESS, OVX_DROP_SPOOF_IP}},
-      {"decap-xdp", "xdp_underlay(xdp-deliver)", &xdp_x_prog, &xdp_nop,
-       &vxlan_in, {OVX_DIR_INGRESS, OVX_FWD_DECAP}},
-      {"decap-tc (xdp half)", "xdp_underlay", &xdp_tc_prog, &xdp_nop, &vxlan_in,
+      {"decap-xdp",
+       "xdp_underlay(xdp-deliver)",
+       &xdp_x_prog,
+       &xdp_nop,
+       &vxlan_in,
        {OVX_DIR_INGRESS, OVX_FWD_DECAP}},
-      {"drop-unknown-vtep", "xdp_underlay", &xdp_tc_prog, &xdp_nop,
-       &vxlan_stranger, {OVX_DIR_INGRESS, OVX_DROP_UNKNOWN_VTEP}},
-      {"pass-not-overlay", "xdp_underlay", &xdp_tc_prog, &xdp_nop, &not_overlay,
+      {"decap-tc (xdp half)",
+       "xdp_underlay",
+       &xdp_tc_prog,
+       &xdp_nop,
+       &vxlan_in,
+       {OVX_DIR_INGRESS, OVX_FWD_DECAP}},
+      {"drop-unknown-vtep",
+       "xdp_underlay",
+       &xdp_tc_prog,
+       &xdp_nop,
+       &vxlan_stranger,
+       {OVX_DIR_INGRESS, OVX_DROP_UNKNOWN_VTEP}},
+      {"pass-not-overlay",
+       "xdp_underlay",
+       &xdp_tc_prog,
+       &xdp_nop,
+       &not_overlay,
        {OVX_DIR_INGRESS, OVX_PASS_NOT_OVERLAY}},
   };
 
@@ -435,13 +479,14 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
       in_addr rv = Ip(o.remote_vtep);
       auto start = std::chrono::steady_clock::now();
       for (uint32_t i = filled; i < target; ++i) {
-        if (auto s = m->endpoints.Update(
-                maps::EndpointKey(kVni, Filler(i)),
-                maps::RemoteEndpoint(rv, kMacC2, 1000 + i));
+        if (auto s =
+                m->endpoints.Update(maps::EndpointKey(kVni, Filler(i)),
+                                    maps::RemoteEndpoint(rv, kMacC2, 1000 + i));
             !s.ok())
           return s;
       }
-      std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - start;
       if (target - filled >= 100)
         report.map_rates.push_back(
             {"update", target - filled, (target - filled) / took.count()});
@@ -462,7 +507,8 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
           !s.ok())
         return s;
     }
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
     report.map_rates.push_back({"delete", filled, filled / took.count()});
   }
   return report;

@@ -23,11 +23,11 @@
 namespace ovx::bench {
 
 struct ProgCostOptions {
-  std::string bpffs;            // a bpffs mount; maps are pinned here
-  std::string underlay_iface;   // in the current netns, with a route and a
-                                // neighbour for remote_vtep
-  std::string endpoint_iface;   // host-side veth of the local source endpoint
-  std::string peer_iface;       // host-side veth of a second local endpoint
+  std::string bpffs;           // a bpffs mount; maps are pinned here
+  std::string underlay_iface;  // in the current netns, with a route and a
+                               // neighbour for remote_vtep
+  std::string endpoint_iface;  // host-side veth of the local source endpoint
+  std::string peer_iface;      // host-side veth of a second local endpoint
   std::string local_vtep = "192.168.77.1";
   std::string remote_vtep = "192.168.77.2";
   std::vector<uint32_t> endpoint_counts = {1, 1000, 100000};
@@ -36,9 +36,9 @@ struct ProgCostOptions {
 };
 
 struct ProgCostResult {
-  std::string name;         // "encap", "decap-xdp", ...
-  std::string program;      // which program ran
-  uint32_t endpoints = 0;   // entries in the endpoints map
+  std::string name;        // "encap", "decap-xdp", ...
+  std::string program;     // which program ran
+  uint32_t endpoints = 0;  // entries in the endpoints map
   uint32_t iterations = 0;
   double raw_median_ns = 0;       // kernel-reported, one run
   double baseline_median_ns = 0;  // trivial program, same type, same packet

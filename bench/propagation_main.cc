@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -58,8 +58,8 @@ absl::Status RunOvxctl(const std::vector<std::string>& args) {
   int err = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0)
-    return absl::InternalError(absl::StrCat("spawn ", FLAGS_ovxctl, ": ",
-                                            std::strerror(err)));
+    return absl::InternalError(
+        absl::StrCat("spawn ", FLAGS_ovxctl, ": ", std::strerror(err)));
   int status = 0;
   if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
       WEXITSTATUS(status) != 0)
@@ -79,10 +79,10 @@ absl::StatusOr<double> WaitFor(const maps::EndpointsMap& m, in_addr ip,
     double ms = std::chrono::duration<double, std::milli>(now - start).count();
     if (v->has_value() == want) return ms;
     if (ms > FLAGS_timeout_ms)
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "%s %s not %s the remote endpoints map after %d ms",
-          want ? "added" : "removed", maps::FormatIpv4(ip),
-          want ? "in" : "gone from", FLAGS_timeout_ms));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("%s %s not %s the remote endpoints map after %d ms",
+                          want ? "added" : "removed", maps::FormatIpv4(ip),
+                          want ? "in" : "gone from", FLAGS_timeout_ms));
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
@@ -117,8 +117,8 @@ absl::StatusOr<nlohmann::json> Run() {
   auto name_of = [](uint32_t i) { return absl::StrCat("bench-ep", i); };
   for (uint32_t i = 0; i < FLAGS_changes; ++i) {
     in_addr ip = ip_of(i);
-    std::string mac = absl::StrFormat("02:0e:00:%02x:%02x:%02x", (i >> 16) & 0xff,
-                                      (i >> 8) & 0xff, i & 0xff);
+    std::string mac = absl::StrFormat(
+        "02:0e:00:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
     auto start = Clock::now();
     if (auto s = RunOvxctl({"endpoint", "add", name_of(i),
                             absl::StrCat("--network=", FLAGS_network),
