@@ -37,6 +37,7 @@ bin() {
   [[ -n $f ]] || die "$1 not found under $build_dir"
   echo "$f"
 }
+# shellcheck disable=SC2034  # used by lib/etcd_node.sh
 OVX_LOADER=$(bin ovx-loader) || exit 1
 OVX_CONTROLLER=$(bin ovx-controller) || exit 1
 OVXCTL=$(bin ovxctl) || exit 1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # OVX_LOADER, NODE_* are set for the caller
 # bench/lib/etcd_node.sh - a node under test for the registry benchmarks
 # (etcd_propagation.sh, controller_scale.sh): a netns with an underlay veth
 # (ul0, VTEP 192.168.90.1), a local endpoint veth (ep0), a bpffs of its own
