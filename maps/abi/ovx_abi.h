@@ -227,6 +227,7 @@ OVX_ASSERT_OFFSET(struct ovx_network, mtu, 4);
 
 #define OVX_CFG_F_UDP_CSUM (1U << 0)      /* reserved: outer UDP checksum */
 #define OVX_CFG_F_XDP_DELIVER (1U << 1)   /* decap delivery by XDP_REDIRECT */
+#define OVX_CFG_F_TC_INGRESS (1U << 2)    /* tc_underlay checks, decaps; no XDP */
 
 struct ovx_config {
 	__u8 vtep_family;
