@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "maps/abi/ovx_abi.h"
 #include "maps/pinned_map.h"
 
@@ -62,8 +62,7 @@ struct DataplaneMaps {
 
 // The policy map if it is pinned, nullopt if not; an error for a map of
 // another layout.
-absl::StatusOr<std::optional<PolicyMap>> OpenPolicyMap(
-    absl::string_view bpffs);
+absl::StatusOr<std::optional<PolicyMap>> OpenPolicyMap(absl::string_view bpffs);
 
 // One counter summed over CPUs; only non-zero ones are returned.
 struct CounterReading {

@@ -407,9 +407,9 @@ std::string CommandList() {
 
 const std::vector<std::string>& CommandFlagNames() {
   static const std::vector<std::string> kNames = {
-      "vni",    "subnet", "gateway", "mtu",  "policy", "vtep",
-      "network", "node",  "iface",   "ip",   "mac",    "labels",
-      "to",     "from",   "proto",   "port"};
+      "vni",     "subnet", "gateway", "mtu", "policy", "vtep",
+      "network", "node",   "iface",   "ip",  "mac",    "labels",
+      "to",      "from",   "proto",   "port"};
   return kNames;
 }
 

@@ -294,9 +294,9 @@ TEST_F(OvxctlTest, PolicyHappyPath) {
   Populate();  // blue: allow, web1 (no labels)
   Ok({"network", "create", "red", "--vni=200", "--subnet=10.20.0.0/24",
       "--policy=deny"});
-  nlohmann::json web = nlohmann::json::parse(
-      Ok({"endpoint", "add", "rweb1", "--network=red", "--node=host1",
-          "--labels=app=web", "--json"}));
+  nlohmann::json web =
+      nlohmann::json::parse(Ok({"endpoint", "add", "rweb1", "--network=red",
+                                "--node=host1", "--labels=app=web", "--json"}));
   EXPECT_EQ(web["identity"], 257);  // web1 in blue holds 256
   Ok({"endpoint", "add", "rweb2", "--network=red", "--node=host1",
       "--labels=app=web"});
@@ -377,8 +377,7 @@ TEST_F(OvxctlTest, PolicyErrorsAreOneLineAndChangeNothing) {
       {add({"--network=red", "--to=*"}),
        "policy p2: --from is required (a selector such as app=web, or * for "
        "all)"},
-      {add({"--network=red", "--from=*", "--to=*", "--proto=tcp",
-            "--port=0"}),
+      {add({"--network=red", "--from=*", "--to=*", "--proto=tcp", "--port=0"}),
        "policy p2: --port=0 is out of range 1..65535"},
       {add({"--network=red", "--from=*", "--to=*", "--proto=udp",
             "--port=65536"}),
@@ -389,8 +388,7 @@ TEST_F(OvxctlTest, PolicyErrorsAreOneLineAndChangeNothing) {
       {add({"--network=red", "--from=*", "--to=*", "--proto=tcp",
             "--port=http"}),
        "policy p2: --port=http is not a number (want N or N-M)"},
-      {add({"--network=red", "--from=*", "--to=*", "--proto=icmp",
-            "--port=7"}),
+      {add({"--network=red", "--from=*", "--to=*", "--proto=icmp", "--port=7"}),
        "policy p2: --port=7 needs --proto=tcp or --proto=udp (icmp has no "
        "ports)"},
       {add({"--network=red", "--from=*", "--to=*", "--port=80"}),

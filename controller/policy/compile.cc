@@ -45,8 +45,8 @@ std::vector<PortPrefix> PortRangePrefixes(uint16_t first, uint16_t last) {
       if ((lo & (next - 1)) != 0 || lo + next - 1 > hi) break;
       ++size_log2;
     }
-    out.push_back({static_cast<uint16_t>(lo),
-                   static_cast<uint8_t>(16 - size_log2)});
+    out.push_back(
+        {static_cast<uint16_t>(lo), static_cast<uint8_t>(16 - size_log2)});
     lo += 1u << size_log2;
   }
   return out;

@@ -1,13 +1,12 @@
 #include "controller/policy/compile.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 
 #include <cstdio>
 #include <cstring>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "controller/policy/rule.h"
 #include "controller/registry/validate.h"
@@ -17,7 +16,8 @@ namespace {
 
 using Labels = std::map<std::string, std::string>;
 
-// --- port ranges --------------------------------------------------------------
+// --- port ranges
+// --------------------------------------------------------------
 
 // Checks that `prefixes` cover exactly [first, last], each port once, and
 // that no two are mergeable siblings (so the set is the minimal one).
@@ -186,7 +186,9 @@ void ExpectEntries(const CompiledPolicy& got,
     EXPECT_EQ(std::memcmp(&got.entries[i].key, &sorted[i].key,
                           sizeof(ovx_policy_key)),
               0)
-        << "got:\n" << got_text << "want:\n" << want_text;
+        << "got:\n"
+        << got_text << "want:\n"
+        << want_text;
     EXPECT_EQ(std::memcmp(&got.entries[i].value, &sorted[i].value,
                           sizeof(ovx_policy)),
               0);
@@ -277,8 +279,8 @@ TEST(CompileTest, SelectorsFollowEndpoints) {
   EXPECT_EQ(c.entries[0].key.dst_identity, 260u);
   // Endpoints of another network with matching labels are not selected, and
   // endpoints still without identity (0) are left out.
-  s.endpoints["old"] = Endpoint{
-      .name = "old", .network = "red", .labels = {{"app", "mq"}}};
+  s.endpoints["old"] =
+      Endpoint{.name = "old", .network = "red", .labels = {{"app", "mq"}}};
   EXPECT_EQ(CompilePolicies(s, {"red"}).entries.size(), 2u);
   ASSERT_TRUE(RemoveEndpoint(s, "mq1").ok());  // also gives "old" an id
   c = CompilePolicies(s, {"red"});
@@ -291,8 +293,8 @@ TEST(CompileTest, DuplicateKeysKeepTheFirstRuleByName) {
   AddRule(s, "b-second", "app=db", "app=db", "tcp", "80");
   AddRule(s, "a-first", "app=db", "app=db", "tcp", "80");
   CompiledPolicy c = CompilePolicies(s, {"red"});
-  ExpectEntries(c, {{PolicyKey(200, 257, 257, IPPROTO_TCP, 80, 16),
-                     Allow("a-first")}});
+  ExpectEntries(
+      c, {{PolicyKey(200, 257, 257, IPPROTO_TCP, 80, 16), Allow("a-first")}});
 }
 
 TEST(CompileTest, SizeOfAThousandRulesWithPortRanges) {

@@ -1,8 +1,8 @@
 #include "controller/policy/identity.h"
 
 #include <set>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-
 #include "controller/registry/validate.h"
 #include "maps/abi/ovx_abi.h"
 
@@ -92,10 +91,9 @@ TEST(IdentityTest, OldRecordsWithoutIdentityGetOneOnTheNextWrite) {
   Snapshot s = TwoNetworks();
   Add(s, "web1", "red", {{"app", "web"}});  // 256
   // As read from a document written before identities: 0.
-  for (auto [name, labels] :
-       {std::pair("a-old-web", Labels{{"app", "web"}}),
-        std::pair("b-old-db", Labels{{"app", "db"}}),
-        std::pair("c-old-db", Labels{{"app", "db"}})}) {
+  for (auto [name, labels] : {std::pair("a-old-web", Labels{{"app", "web"}}),
+                              std::pair("b-old-db", Labels{{"app", "db"}}),
+                              std::pair("c-old-db", Labels{{"app", "db"}})}) {
     s.endpoints[name] = Endpoint{.name = name,
                                  .network = "red",
                                  .node = "host1",
@@ -120,8 +118,8 @@ TEST(IdentityTest, EachWriteMigratesABoundedNumberOfOldRecords) {
   Snapshot s = TwoNetworks();
   for (int i = 0; i < 20; ++i) {
     std::string name = absl::StrCat("old", i < 10 ? "0" : "", i);
-    s.endpoints[name] = Endpoint{
-        .name = name, .network = "red", .labels = {{"app", "web"}}};
+    s.endpoints[name] =
+        Endpoint{.name = name, .network = "red", .labels = {{"app", "web"}}};
   }
   auto without = [&] {
     int n = 0;

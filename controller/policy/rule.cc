@@ -45,9 +45,9 @@ absl::StatusOr<Rule> ParseRule(const Policy& p) {
     }
     absl::StatusOr<Selector> selector = ParseSelector(*text);
     if (!selector.ok()) {
-      return Invalid(p, flag, *text,
-                     absl::StrCat("is not a selector: ",
-                                  selector.status().message()));
+      return Invalid(
+          p, flag, *text,
+          absl::StrCat("is not a selector: ", selector.status().message()));
     }
     *out = *std::move(selector);
   }
@@ -74,8 +74,8 @@ absl::StatusOr<Rule> ParseRule(const Policy& p) {
   absl::string_view first = text.substr(0, dash);
   absl::string_view last =
       dash == absl::string_view::npos ? first : text.substr(dash + 1);
-  for (auto [part, out] : {std::pair(first, &rule.port_first),
-                           std::pair(last, &rule.port_last)}) {
+  for (auto [part, out] :
+       {std::pair(first, &rule.port_first), std::pair(last, &rule.port_last)}) {
     if (std::string problem = PortProblem(part, *out); !problem.empty()) {
       if (part.size() == text.size()) return Invalid(p, "port", text, problem);
       return absl::InvalidArgumentError(absl::StrCat(

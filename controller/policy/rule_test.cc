@@ -1,8 +1,7 @@
 #include "controller/policy/rule.h"
 
-#include <netinet/in.h>
-
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 namespace ovx::controller {
 namespace {
@@ -89,7 +88,7 @@ TEST(RuleTest, RejectsWithOneLineNamingFlagAndValue) {
 }
 
 TEST(RuleTest, RuleIdIsAStableHashOfTheName) {
-  EXPECT_EQ(RuleId(""), 2166136261u);  // FNV-1a offset basis
+  EXPECT_EQ(RuleId(""), 2166136261u);   // FNV-1a offset basis
   EXPECT_EQ(RuleId("a"), 0xe40c292cu);  // published FNV-1a test vector
   EXPECT_NE(RuleId("web-db"), RuleId("web-dc"));
 }

@@ -31,9 +31,11 @@ TEST(SelectorTest, RejectsBadSyntax) {
       {"app=web,", "\"\" is not key=value (want k=v[,k=v...] or *)"},
       {"*,app=web", "mixes * with labels (want k=v[,k=v...] or *)"},
       {"=web", "label key \"\" must be 1..63 characters of [a-zA-Z0-9._/-]"},
-      {"a b=c", "label key \"a b\" must be 1..63 characters of [a-zA-Z0-9._/-]"},
-      {"app=w*b", "label app=w*b: value must be 0..63 characters of "
-                  "[a-zA-Z0-9._-]"},
+      {"a b=c",
+       "label key \"a b\" must be 1..63 characters of [a-zA-Z0-9._/-]"},
+      {"app=w*b",
+       "label app=w*b: value must be 0..63 characters of "
+       "[a-zA-Z0-9._-]"},
       {"app=a,app=b", "label key \"app\" is repeated"},
   };
   for (const auto& [text, error] : cases) {

@@ -321,7 +321,8 @@ class Controller::Impl {
     if (!desired.maps.policy.empty() && !deps_.writer->SupportsPolicy()) {
       if (!warned_policy_) {
         Log(absl::StrCat(
-            "warning: no ", OVX_MAP_POLICY, " map under the bpffs root: the "
+            "warning: no ", OVX_MAP_POLICY,
+            " map under the bpffs root: the "
             "loaded programs do not support policy; ",
             desired.maps.policy.size(),
             " policy entries not written; upgrade them (ovx-loader attach) "

@@ -307,9 +307,11 @@ TEST_F(ControllerTest, MissingPolicyMapIsOneWarningAndTheRestIsWritten) {
   Start(c.get());
   ASSERT_TRUE(log_.WaitFor("reconciled revision=4: +6 ~0 -0")) << log_.All();
   Snapshot next = WithPolicy(5);
-  next.policies["more"] =
-      Policy{.name = "more", .network = "blue", .from = "*", .to = "*",
-             .proto = "icmp"};
+  next.policies["more"] = Policy{.name = "more",
+                                 .network = "blue",
+                                 .from = "*",
+                                 .to = "*",
+                                 .proto = "icmp"};
   registry_->Push(WatchEvent{.revision = 5, .snapshot = next});
   ASSERT_TRUE(log_.WaitFor("reconciled revision=5: +0 ~0 -0")) << log_.All();
   EXPECT_TRUE(StopAndJoin(c.get()).ok());

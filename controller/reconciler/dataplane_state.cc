@@ -120,9 +120,9 @@ std::string FormatPolicyKey(const ovx_policy_key& key) {
   auto identity = [](uint32_t id) {
     return id == OVX_IDENTITY_ANY ? std::string("*") : absl::StrCat(id);
   };
-  std::string out = absl::StrCat("vni=", key.vni, " ",
-                                 identity(key.src_identity), "->",
-                                 identity(key.dst_identity), " ");
+  std::string out =
+      absl::StrCat("vni=", key.vni, " ", identity(key.src_identity), "->",
+                   identity(key.dst_identity), " ");
   if (key.prefixlen <= OVX_POLICY_PREFIX_ANY_PROTO) {
     return absl::StrCat(out, "any");
   }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_format.h"
-
 #include "controller/policy/compile.h"
 #include "controller/policy/rule.h"
 #include "controller/reconciler/test_util.h"
@@ -224,20 +223,20 @@ TEST(DesiredStateTest, IdentitiesAndPolicyOfDenyNetworksPresentHere) {
                                 .proto = "tcp",
                                 .port = "5432-5433"};
   // On an allow network (refused by ovxctl, possible by hand): ignored.
-  s.policies["blue-all"] = Policy{
-      .name = "blue-all", .network = "blue", .from = "*", .to = "*"};
+  s.policies["blue-all"] =
+      Policy{.name = "blue-all", .network = "blue", .from = "*", .to = "*"};
 
   DesiredState d = ComputeDesiredState(
       s, {"host1", 0}, FakeResolver({{"veth-web1", 7}, {"veth-b1", 8}}));
   EXPECT_TRUE(d.skipped.empty());
   EXPECT_EQ(d.maps.interfaces.at(7).identity, 256u);
   EXPECT_EQ(d.maps.interfaces.at(8).identity, 258u);
-  EXPECT_EQ(d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.5")))
-                .identity,
-            256u);
-  EXPECT_EQ(d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.6")))
-                .identity,
-            257u);
+  EXPECT_EQ(
+      d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.5"))).identity,
+      256u);
+  EXPECT_EQ(
+      d.maps.endpoints.at(maps::EndpointKey(200, Ip("10.20.0.6"))).identity,
+      257u);
   EXPECT_EQ(d.maps.networks.at(200).flags, OVX_NET_F_POLICY_DENY);
   ovx_policy allow;
   std::memset(&allow, 0, sizeof(allow));
@@ -251,8 +250,8 @@ TEST(DesiredStateTest, IdentitiesAndPolicyOfDenyNetworksPresentHere) {
   EXPECT_TRUE(DataplaneState{.policy = d.maps.policy} == want_policy);
 
   // host3 has no red endpoint: no red policy there.
-  DesiredState d3 = ComputeDesiredState(s, {"host3", 0},
-                                        FakeResolver({{"veth-b2", 9}}));
+  DesiredState d3 =
+      ComputeDesiredState(s, {"host3", 0}, FakeResolver({{"veth-b2", 9}}));
   EXPECT_TRUE(d3.maps.policy.empty());
   EXPECT_EQ(d3.maps.networks.size(), 1u);
 }

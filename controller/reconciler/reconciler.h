@@ -37,9 +37,9 @@ class Reconciler {
   absl::Status ReadCurrent();
 
   // Applies desired - current: puts (policy, networks, vteps, vtep_vnis,
-  // interfaces, endpoints) then deletes in reverse order, so nothing in the maps ever
-  // refers to an entry that is not there yet. A failed write is logged,
-  // counted and retried on the next call; the others still happen. Logs
+  // interfaces, endpoints) then deletes in reverse order, so nothing in the
+  // maps ever refers to an entry that is not there yet. A failed write is
+  // logged, counted and retried on the next call; the others still happen. Logs
   // "reconciled revision=N: +A ~U -R" (when nothing was written only if
   // `summarize_noop`, so that link flaps do not fill the log).
   ReconcileResult Apply(const DataplaneState& desired, int64_t revision,

@@ -131,10 +131,9 @@ json ToJson(const Endpoint& e) {
   json labels = json::object();
   for (const auto& [k, v] : e.labels) labels[k] = v;
   return json{
-      {"schema", kSchemaVersion}, {"name", e.name},  {"network", e.network},
-      {"node", e.node},           {"ip", e.ip},      {"mac", e.mac},
-      {"iface", e.iface},         {"labels", labels},
-      {"identity", e.identity}};
+      {"schema", kSchemaVersion}, {"name", e.name},   {"network", e.network},
+      {"node", e.node},           {"ip", e.ip},       {"mac", e.mac},
+      {"iface", e.iface},         {"labels", labels}, {"identity", e.identity}};
 }
 
 json ToJson(const Policy& p) {

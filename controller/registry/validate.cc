@@ -456,8 +456,7 @@ absl::Status ValidatePolicy(const Snapshot& snap, const Policy& p) {
   }
   if (net->second.policy != "deny") {
     return absl::FailedPreconditionError(absl::StrCat(
-        what, ": --network=", p.network, " has --policy=",
-        net->second.policy,
+        what, ": --network=", p.network, " has --policy=", net->second.policy,
         ", where everything is allowed and rules are ignored; rules apply to "
         "networks created with --policy=deny (ovxctl network create NAME "
         "--vni=N --subnet=CIDR --policy=deny)"));
@@ -499,7 +498,8 @@ absl::StatusOr<Policy> AddPolicy(Snapshot& snap, Policy policy) {
 
 absl::Status RemovePolicy(Snapshot& snap, absl::string_view name) {
   if (snap.policies.erase(std::string(name)) == 0) {
-    return absl::NotFoundError(absl::StrCat("policy ", name, " does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat("policy ", name, " does not exist"));
   }
   return Assigned(snap, absl::OkStatus());
 }

@@ -541,10 +541,12 @@ TEST(Validate, PolicyRejections) {
   for (const BadPolicy& c : cases) {
     SCOPED_TRACE(c.label);
     Snapshot s = Base();
-    s.networks["deny1"] = Network{
-        .name = "deny1", .vni = 300, .subnet = "10.30.0.0/24", .policy = "deny"};
-    s.policies["old"] = Policy{
-        .name = "old", .network = "deny1", .from = "*", .to = "*"};
+    s.networks["deny1"] = Network{.name = "deny1",
+                                  .vni = 300,
+                                  .subnet = "10.30.0.0/24",
+                                  .policy = "deny"};
+    s.policies["old"] =
+        Policy{.name = "old", .network = "deny1", .from = "*", .to = "*"};
     // Identities already assigned, so a failed write must change nothing.
     s.endpoints["web1"].identity = 256;
     const Snapshot before = s;
@@ -560,8 +562,8 @@ TEST(Validate, PolicyAcceptedAndRemoved) {
   Snapshot s = Base();
   s.networks["deny1"] = Network{
       .name = "deny1", .vni = 300, .subnet = "10.30.0.0/24", .policy = "deny"};
-  absl::StatusOr<Policy> p = AddPolicy(
-      s, {.name = "all", .network = "deny1", .from = "*", .to = "*"});
+  absl::StatusOr<Policy> p =
+      AddPolicy(s, {.name = "all", .network = "deny1", .from = "*", .to = "*"});
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->proto, "any");
   EXPECT_EQ(s.policies.at("all"), *p);

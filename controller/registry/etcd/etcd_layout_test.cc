@@ -1,8 +1,8 @@
 #include "controller/registry/etcd/etcd_layout.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "controller/registry/record_json.h"
 
