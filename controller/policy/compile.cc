@@ -18,14 +18,19 @@ struct KeyLess {
   }
 };
 
-// Identities `selector` picks among the endpoints of `network`, sorted.
-std::set<uint32_t> Select(const Snapshot& snap, const std::string& network,
+using Labels = std::map<std::string, std::string>;
+
+// Identity -> its labels, per network: selectors are matched once per label
+// set, not once per endpoint (many endpoints share an identity).
+using IdentityLabels = std::map<uint32_t, const Labels*>;
+
+// Identities `selector` picks among those of a network, sorted.
+std::set<uint32_t> Select(const IdentityLabels& identities,
                           const Selector& selector) {
   if (selector.all) return {OVX_IDENTITY_ANY};
   std::set<uint32_t> out;
-  for (const auto& [name, e] : snap.endpoints) {
-    if (e.network == network && e.identity != 0 && selector.Matches(e.labels))
-      out.insert(e.identity);
+  for (const auto& [id, labels] : identities) {
+    if (selector.Matches(*labels)) out.insert(id);
   }
   return out;
 }
@@ -79,6 +84,15 @@ ovx_policy_key PolicyKey(uint32_t vni, uint32_t src_identity,
 CompiledPolicy CompilePolicies(const Snapshot& snap,
                                const std::set<std::string>& networks) {
   CompiledPolicy out;
+  std::map<std::string, IdentityLabels> identities;  // deny networks only
+  for (const auto& [name, e] : snap.endpoints) {
+    auto net = snap.networks.find(e.network);
+    if (e.identity == 0 || !networks.contains(e.network) ||
+        net == snap.networks.end() || net->second.policy != "deny") {
+      continue;
+    }
+    identities[e.network].emplace(e.identity, &e.labels);
+  }
   std::map<ovx_policy_key, ovx_policy, KeyLess> entries;
   for (const auto& [name, policy] : snap.policies) {
     if (!networks.contains(policy.network)) continue;
@@ -100,9 +114,9 @@ CompiledPolicy CompilePolicies(const Snapshot& snap,
     value.flags = OVX_POLICY_F_ALLOW;
     value.rule_id = RuleId(name);
     const uint32_t vni = net->second.vni;
-    const std::set<uint32_t> sources = Select(snap, policy.network, rule->from);
-    const std::set<uint32_t> destinations =
-        Select(snap, policy.network, rule->to);
+    const IdentityLabels& ids = identities[policy.network];
+    const std::set<uint32_t> sources = Select(ids, rule->from);
+    const std::set<uint32_t> destinations = Select(ids, rule->to);
     for (uint32_t src : sources) {
       for (uint32_t dst : destinations) {
         for (const PortPrefix& p : ports) {
