@@ -16,6 +16,9 @@ namespace ovx::controller {
 
 using LogFn = std::function<void(absl::string_view line)>;
 
+// Change lines logged per Apply; a larger diff (a cold sync) is counted.
+inline constexpr int kMaxChangeLines = 1000;
+
 struct ReconcileResult {
   int added = 0;
   int updated = 0;
@@ -27,7 +30,9 @@ struct ReconcileResult {
 
 class Reconciler {
  public:
-  // `writer` must outlive the reconciler; `log` gets one line per change.
+  // `writer` must outlive the reconciler; `log` gets one line per change,
+  // up to kMaxChangeLines per Apply (the summary counts the rest), and one
+  // per failure.
   Reconciler(MapWriter& writer, LogFn log)
       : writer_(writer), log_(std::move(log)) {}
 

@@ -65,6 +65,25 @@ class ReconcilerTest : public ::testing::Test {
   std::vector<std::string> log_;
 };
 
+TEST_F(ReconcilerTest, LargeDiffLogsAtMostMaxChangeLinesThenCounts) {
+  Snapshot s = Cluster();
+  for (int i = 0; i < 1500; ++i) {
+    AddEndpoint(s, absl::StrFormat("many%d", i), "blue", "host2",
+                absl::StrFormat("10.10.%d.%d", 10 + i / 200, i % 200 + 1),
+                absl::StrFormat("02:00:00:01:%02x:%02x", i >> 8, i & 0xff));
+  }
+  Reconciler r = MakeReconciler();
+  ASSERT_TRUE(r.ReadCurrent().ok());
+  DataplaneState desired = Desired(s);
+  ReconcileResult result = r.Apply(desired, 3);
+  EXPECT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.added, 1506);
+  EXPECT_TRUE(writer_.maps == desired);
+  ASSERT_EQ(log_.size(), static_cast<size_t>(kMaxChangeLines) + 1);
+  EXPECT_EQ(log_.back(),
+            "reconciled revision=3: +1506 ~0 -0 (506 change lines not shown)");
+}
+
 TEST_F(ReconcilerTest, FillsEmptyMapsInDependencyOrder) {
   Reconciler r = MakeReconciler();
   ASSERT_TRUE(r.ReadCurrent().ok());
