@@ -110,10 +110,11 @@ const std::vector<Command>& Commands() {
       {"attach", "load the programs and attach them to an interface",
        "  ovx-loader attach --iface=IF --vtep=IP [--xdp-mode=native|skb]\n"
        "      [--vxlan-port=4789] [--sport-range=49152-65535]\n"
-       "      [--decap-delivery=tc|xdp] [--bpffs=DIR]\n"
-       "    Underlay: XDP (through libxdp's dispatcher) and tc_underlay (tcx)\n"
-       "    on IF; maps created or reused under --bpffs. Idempotent; run it\n"
-       "    again after an upgrade to replace the programs in place.\n"
+       "      [--decap-delivery=tc|xdp] [--ingress=tc|xdp] [--bpffs=DIR]\n"
+       "    Underlay: tc_underlay (tcx) on IF, or with --ingress=xdp XDP\n"
+       "    (through libxdp's dispatcher) in front of it; maps created or\n"
+       "    reused under --bpffs. Idempotent; run it again after an upgrade\n"
+       "    to replace the programs in place.\n"
        "  ovx-loader attach --endpoint --iface=VETH [--bpffs=DIR]\n"
        "    Endpoint: tc_endpoint on a container's host-side interface.\n"
        "  e.g. ovx-loader attach --iface=eth0 --vtep=192.168.50.1\n"
@@ -153,11 +154,16 @@ std::string HelpText() {
       "flags:\n"
       "  --iface=IF            interface to attach to / detach from\n"
       "  --vtep=IP             this node's VTEP (IPv4), the outer address\n"
-      "  --xdp-mode=MODE       native (driver XDP, default) or skb (generic)\n"
+      "  --xdp-mode=MODE       native (driver XDP, default) or skb (generic);\n"
+      "                        skb implies --ingress=xdp\n"
       "  --vxlan-port=PORT     outer UDP destination port (default 4789)\n"
       "  --sport-range=MIN-MAX outer UDP source ports (default 49152-65535)\n"
-      "  --decap-delivery=HOOK tc (XDP verdict, TC redirect; default) or xdp\n"
-      "                        (XDP_REDIRECT into the veth)\n"
+      "  --decap-delivery=HOOK with --ingress=xdp: tc (XDP verdict, TC\n"
+      "                        redirect; default) or xdp (XDP_REDIRECT into\n"
+      "                        the veth, implies --ingress=xdp)\n"
+      "  --ingress=HOOK        tc (default: tcx alone checks, decapsulates;\n"
+      "                        GSO packets stay whole) or xdp (XDP checks and\n"
+      "                        decapsulates, drops before an skb exists)\n"
       "  --endpoint            attach: the interface is a container's veth\n"
       "  --all                 detach: everything under --bpffs\n"
       "  --purge-maps          detach --all: remove the maps too\n"
@@ -211,6 +217,21 @@ absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "--decap-delivery: '", f.decap_delivery, "' is not tc or xdp"));
+  }
+  if (f.ingress.empty()) {
+    options.ingress = options.xdp_deliver || options.mode == XdpMode::kSkb
+                          ? IngressHook::kXdp
+                          : IngressHook::kTc;
+  } else if (f.ingress == "xdp" || f.ingress == "tc") {
+    options.ingress = f.ingress == "tc" ? IngressHook::kTc : IngressHook::kXdp;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ingress: '", f.ingress, "' is not xdp or tc"));
+  }
+  if (options.ingress == IngressHook::kTc && options.xdp_deliver) {
+    return absl::InvalidArgumentError(
+        "--decap-delivery=xdp needs --ingress=xdp (with --ingress=tc no XDP "
+        "program runs)");
   }
   absl::Status status = ValidateUnderlayOptions(options);
   if (!status.ok()) return status;

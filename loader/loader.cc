@@ -82,6 +82,7 @@ ovx_config MakeConfig(const UnderlayOptions& options, in_addr vtep,
   cfg.sport_min = options.sport_min;
   cfg.sport_max = options.sport_max;
   cfg.flags = options.xdp_deliver ? OVX_CFG_F_XDP_DELIVER : 0;
+  if (options.ingress == IngressHook::kTc) cfg.flags |= OVX_CFG_F_TC_INGRESS;
   return cfg;
 }
 
@@ -290,8 +291,11 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
   status = CheckSingleUnderlay(bpffs, options.iface);
   if (!status.ok()) return status;
   PointLibxdpAt(bpffs);
-  status = CheckXdpSlot(*ifindex, options.iface, options.mode);
-  if (!status.ok()) return status;
+  const bool tc_ingress = options.ingress == IngressHook::kTc;
+  if (!tc_ingress) {
+    status = CheckXdpSlot(*ifindex, options.iface, options.mode);
+    if (!status.ok()) return status;
+  }
 
   auto xdp = OpenSkel(xdp_underlay__open_opts, bpffs, "xdp_underlay");
   if (!xdp.ok()) return xdp.status();
@@ -315,8 +319,10 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
     return LoadError(errno, "tc_underlay");
   }
 
-  status = AttachXdp((*xdp)->obj, *ifindex, options.iface, options.mode);
-  if (!status.ok()) return status;
+  if (!tc_ingress) {
+    status = AttachXdp((*xdp)->obj, *ifindex, options.iface, options.mode);
+    if (!status.ok()) return status;
+  }
 
   auto underlay = ChooseProg(bpf_program__fd((*tcu)->progs.ovx_tc_underlay),
                              ProgPin(bpffs, kTcUnderlayName));
@@ -327,6 +333,12 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
   if (underlay->is_new) {
     status = ReplacePin(underlay->fd.get(), ProgPin(bpffs, kTcUnderlayName));
     if (!status.ok()) return status;
+  }
+  if (tc_ingress) {
+    // After the tcx switch: an XDP program left in front would decapsulate
+    // and hand tc_underlay packets it no longer expects.
+    auto removed = DetachXdp(*ifindex, options.iface);
+    if (!removed.ok()) return removed.status();
   }
 
   auto endpoint = ChooseProg(bpf_program__fd((*tce)->progs.ovx_tc_endpoint),

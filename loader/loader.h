@@ -44,6 +44,13 @@ absl::Status EnsureBpffs(absl::string_view dir);
 
 enum class XdpMode { kNative, kSkb };
 
+// Where the underlay receives VXLAN. kTc (default): tc_underlay checks,
+// decapsulates and redirects, no XDP on the interface, so GSO packets are
+// decapsulated whole: ~2.6x the TCP throughput of kXdp on a veth underlay
+// (docs/performance.md "Ingress hook: XDP vs TC"). kXdp: xdp_underlay checks
+// and decapsulates, tc_underlay (or XDP_REDIRECT) delivers.
+enum class IngressHook { kXdp, kTc };
+
 struct UnderlayOptions {
   std::string bpffs = OVX_BPFFS_DEFAULT;
   std::string iface;  // underlay interface, e.g. "eth0"
@@ -53,6 +60,7 @@ struct UnderlayOptions {
   uint16_t sport_min = OVX_SPORT_MIN_DEFAULT;
   uint16_t sport_max = OVX_SPORT_MAX_DEFAULT;
   bool xdp_deliver = false;  // decap delivery by XDP_REDIRECT, not TC
+  IngressHook ingress = IngressHook::kTc;
 };
 
 // Validates options without touching the kernel (VTEP, ports, range).
@@ -60,7 +68,8 @@ absl::Status ValidateUnderlayOptions(const UnderlayOptions& options);
 
 // Loads the three programs with ovx_cfg filled in, creates or reuses the
 // pinned maps (refusing maps of another layout), attaches XDP through
-// libxdp's dispatcher and tc_underlay by tcx on options.iface, pins the TC
+// libxdp's dispatcher (IngressHook::kXdp; with kTc ovx's XDP program is
+// removed instead) and tc_underlay by tcx on options.iface, pins the TC
 // programs and switches every pinned endpoint link to the new tc_endpoint.
 absl::Status AttachUnderlay(const UnderlayOptions& options);
 
@@ -91,6 +100,7 @@ struct NodeConfig {
   uint16_t sport_min = 0;
   uint16_t sport_max = 0;
   bool xdp_deliver = false;
+  bool tc_ingress = false;  // IngressHook::kTc
 };
 
 struct AttachedInterface {

@@ -116,6 +116,7 @@ class LoaderTest : public ::testing::Test {
     options_.iface = "ovxu0";
     options_.vtep = "192.168.50.1";
     options_.mode = XdpMode::kNative;
+    options_.ingress = IngressHook::kXdp;  // TcIngress* tests switch it
   }
   void TearDown() override {
     if (bpffs_.empty()) return;
@@ -188,6 +189,28 @@ TEST_F(LoaderTest, AttachShowsInStatusAndPinsEverything) {
   EXPECT_EQ(OvxXdpCount("ovxu0"), "1\n");
   EXPECT_TRUE(Pinned(absl::StrCat(bpffs_, "/endpoints")));
   EXPECT_TRUE(Pinned(LinkPin(bpffs_, kUnderlayLinkPrefix, "ovxu0")));
+}
+
+// --ingress=tc: tc_underlay alone; switching from XDP removes ovx's XDP
+// program (it would decapsulate in front of a program no longer expecting
+// it), and back again puts it in.
+TEST_F(LoaderTest, TcIngressSwitchesXdpOffAndOn) {
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  EXPECT_EQ(OvxXdpCount("ovxu0"), "1\n");
+  options_.ingress = IngressHook::kTc;
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  NodeStatus s = Status();
+  EXPECT_TRUE(s.config.tc_ingress);
+  EXPECT_EQ(Find(s, "ovxu0", "xdp_underlay"), nullptr);
+  const AttachedInterface* tcx = Find(s, "ovxu0", "tc_underlay");
+  ASSERT_NE(tcx, nullptr);
+  EXPECT_EQ(tcx->prog_id, PinnedProgId(kTcUnderlayName));
+  EXPECT_THAT(TcxProgIds("ovxu0"), ::testing::ElementsAre(tcx->prog_id));
+  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
+  options_.ingress = IngressHook::kXdp;
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  EXPECT_FALSE(Status().config.tc_ingress);
+  EXPECT_EQ(OvxXdpCount("ovxu0"), "1\n");
 }
 
 TEST_F(LoaderTest, SecondIdenticalAttachChangesNothing) {
@@ -475,11 +498,19 @@ TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("'9-1' is not a port range"));
   // An skb-mode attachment cannot silently become native.
-  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
-                           " 2>&1"),
+  err = ShOut(absl::StrCat(bin,
+                           " attach --iface=ovxu0 --vtep=10.1.1.1 "
+                           "--ingress=xdp",
+                           flags, " 2>&1"),
               &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("in skb mode"));
+  // The default (tc) ingress replaces it: no XDP left.
+  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
+                           " 2>&1"),
+              &rc);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ DEFINE_string(xdp_mode, "native", "XDP mode: native or skb");
 DEFINE_int32(vxlan_port, OVX_VXLAN_PORT_DEFAULT, "outer UDP destination port");
 DEFINE_string(sport_range, "49152-65535", "outer UDP source port range");
 DEFINE_string(decap_delivery, "tc", "decap delivery hook: tc or xdp");
+DEFINE_string(ingress, "", "underlay ingress hook: tc or xdp (default tc)");
 DEFINE_string(bpffs, OVX_BPFFS_DEFAULT, "bpffs pin root");
 DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
 DEFINE_bool(all, false, "detach: everything under --bpffs");
@@ -24,10 +25,11 @@ DECLARE_bool(help);  // gflags' own; --help prints our text, not its list
 int main(int argc, char** argv) {
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, /*remove_flags=*/true);
   ovx::loader::CliFlags f{
-      FLAGS_iface,       FLAGS_vtep,           FLAGS_xdp_mode, FLAGS_vxlan_port,
-      FLAGS_sport_range, FLAGS_decap_delivery, FLAGS_bpffs,    FLAGS_endpoint,
-      FLAGS_all,         FLAGS_purge_maps,     FLAGS_json,     FLAGS_count,
-      FLAGS_verbose};
+      FLAGS_iface,      FLAGS_vtep,        FLAGS_xdp_mode,
+      FLAGS_vxlan_port, FLAGS_sport_range, FLAGS_decap_delivery,
+      FLAGS_ingress,    FLAGS_bpffs,       FLAGS_endpoint,
+      FLAGS_all,        FLAGS_purge_maps,  FLAGS_json,
+      FLAGS_count,      FLAGS_verbose};
   std::vector<std::string> args(argv + 1, argv + argc);
   if (FLAGS_help) args = {"help"};
   return ovx::loader::Run(args, f, std::cout, std::cerr);

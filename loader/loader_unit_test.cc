@@ -63,7 +63,28 @@ TEST(UnderlayOptionsFromFlagsTest, MapsFlags) {
   EXPECT_EQ(o->sport_min, 1000);
   EXPECT_EQ(o->sport_max, 2000);
   EXPECT_TRUE(o->xdp_deliver);
+  // --decap-delivery=xdp and --xdp-mode=skb only mean something with XDP.
+  EXPECT_EQ(o->ingress, IngressHook::kXdp);
   EXPECT_EQ(o->bpffs, "/tmp/x");
+}
+
+TEST(UnderlayOptionsFromFlagsTest, IngressDefaultsToTc) {
+  CliFlags f;
+  f.iface = "eth0";
+  f.vtep = "192.168.50.1";
+  auto o = UnderlayOptionsFromFlags(f);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->ingress, IngressHook::kTc);
+  EXPECT_FALSE(o->xdp_deliver);
+  f.ingress = "xdp";
+  o = UnderlayOptionsFromFlags(f);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->ingress, IngressHook::kXdp);
+  f.ingress = "";
+  f.xdp_mode = "skb";
+  o = UnderlayOptionsFromFlags(f);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->ingress, IngressHook::kXdp);
 }
 
 TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
@@ -91,6 +112,14 @@ TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
        "MAX <= 65535"},
       {[](CliFlags& f) { f.decap_delivery = "bpf"; },
        "--decap-delivery: 'bpf' is not tc or xdp"},
+      {[](CliFlags& f) { f.ingress = "nic"; },
+       "--ingress: 'nic' is not xdp or tc"},
+      {[](CliFlags& f) {
+         f.ingress = "tc";
+         f.decap_delivery = "xdp";
+       },
+       "--decap-delivery=xdp needs --ingress=xdp (with --ingress=tc no XDP "
+       "program runs)"},
   };
   for (const Case& c : cases) {
     CliFlags f = base;
@@ -107,8 +136,9 @@ TEST(CliTest, HelpNamesEveryCommandAndFlag) {
   for (const Command& c : Commands()) EXPECT_THAT(help, HasSubstr(c.name));
   for (const char* flag :
        {"--iface", "--vtep", "--xdp-mode", "--vxlan-port", "--sport-range",
-        "--decap-delivery", "--endpoint", "--all", "--purge-maps", "--json",
-        "--bpffs", "--verbose", "e.g. ovx-loader attach --iface=eth0"}) {
+        "--decap-delivery", "--ingress", "--endpoint", "--all", "--purge-maps",
+        "--json", "--bpffs", "--verbose",
+        "e.g. ovx-loader attach --iface=eth0"}) {
     EXPECT_THAT(help, HasSubstr(flag));
   }
 }
@@ -164,7 +194,7 @@ TEST(StatusFormatTest, TableHasConfigRowsAndCounters) {
   std::string table = FormatStatusTable(SampleStatus());
   EXPECT_THAT(table, HasSubstr("underlay: eth0 (ifindex 2)  vtep: 192.168.50.1"
                                "  vxlan port: 4789  source ports: 49152-65535"
-                               "  decap delivery: tc"));
+                               "  decap delivery: tc  ingress: xdp"));
   EXPECT_THAT(table, HasSubstr("dispatcher 40"));
   EXPECT_THAT(table, HasSubstr("veth-web1  gone"));
   EXPECT_THAT(table, HasSubstr("events     17  ringbuf  -        262144"));
@@ -175,6 +205,7 @@ TEST(StatusFormatTest, JsonForScripts) {
   nlohmann::json j = StatusToJson(SampleStatus());
   EXPECT_EQ(j["config"]["vtep"], "192.168.50.1");
   EXPECT_EQ(j["config"]["decap_delivery"], "tc");
+  EXPECT_EQ(j["config"]["ingress"], "xdp");
   EXPECT_EQ(j["interfaces"][0]["dispatcher_id"], 40);
   EXPECT_EQ(j["interfaces"][1]["link_id"], 7);
   EXPECT_EQ(j["maps"][0]["entries"], 3);

@@ -105,6 +105,7 @@ absl::StatusOr<NodeStatus> GetStatus(absl::string_view bpffs_view) {
       status.config.sport_min = cfg.sport_min;
       status.config.sport_max = cfg.sport_max;
       status.config.xdp_deliver = cfg.flags & OVX_CFG_F_XDP_DELIVER;
+      status.config.tc_ingress = cfg.flags & OVX_CFG_F_TC_INGRESS;
       if (auto xdp = FindOvxXdp(cfg.underlay_ifindex)) {
         status.interfaces.push_back(AttachedInterface{
             status.config.underlay_iface, cfg.underlay_ifindex, "xdp",

@@ -45,10 +45,10 @@ std::string FormatStatusTable(const NodeStatus& s) {
     absl::StrAppendFormat(
         &out,
         "underlay: %s (ifindex %u)  vtep: %s  vxlan port: %u  source ports: "
-        "%u-%u  decap delivery: %s\n",
+        "%u-%u  decap delivery: %s  ingress: %s\n",
         c.underlay_iface.empty() ? "<gone>" : c.underlay_iface,
         c.underlay_ifindex, c.vtep, c.vxlan_port, c.sport_min, c.sport_max,
-        c.xdp_deliver ? "xdp" : "tc");
+        c.xdp_deliver ? "xdp" : "tc", c.tc_ingress ? "tc" : "xdp");
   } else {
     absl::StrAppend(&out, "not attached (no program pinned)\n");
   }
@@ -99,7 +99,8 @@ nlohmann::json StatusToJson(const NodeStatus& s) {
                    {"vxlan_port", c.vxlan_port},
                    {"sport_min", c.sport_min},
                    {"sport_max", c.sport_max},
-                   {"decap_delivery", c.xdp_deliver ? "xdp" : "tc"}};
+                   {"decap_delivery", c.xdp_deliver ? "xdp" : "tc"},
+                   {"ingress", c.tc_ingress ? "tc" : "xdp"}};
   }
   j["interfaces"] = nlohmann::json::array();
   for (const AttachedInterface& i : s.interfaces) {

@@ -178,7 +178,10 @@ absl::StatusOr<bool> DetachXdp(uint32_t ifindex, absl::string_view iface) {
                           ? xdp_multiprog__main_prog(mp->get())
                           : FindOvx(mp->get());
   if (ours == nullptr || !IsOvx(ours)) return false;
-  int err = xdp_program__detach(ours, ifindex, XDP_MODE_UNSPEC, 0);
+  // The mode it is attached in: libxdp 1.3 fails with EBUSY for an skb-mode
+  // program detached as XDP_MODE_UNSPEC.
+  int err = xdp_program__detach(ours, ifindex,
+                                xdp_multiprog__attach_mode(mp->get()), 0);
   if (err != 0) {
     return ErrnoStatus(-err, absl::StrCat("detach xdp from ", iface));
   }

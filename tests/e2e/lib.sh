@@ -639,12 +639,14 @@ ovx_loader() {
 
 # ovx_attach_host HOST [extra loader flags]: XDP/TC on the underlay. The
 # variant under test comes from OVX_XDP_MODE (native|skb, default native)
-# and OVX_DECAP_DELIVERY (tc|xdp, default the loader's).
+# OVX_DECAP_DELIVERY (tc|xdp, default the loader's) and OVX_INGRESS (xdp|tc,
+# default the loader's).
 ovx_attach_host() {
   local h=$1
   shift
   local -a flags=(--xdp-mode="${OVX_XDP_MODE:-native}")
   [[ -z ${OVX_DECAP_DELIVERY:-} ]] || flags+=(--decap-delivery="$OVX_DECAP_DELIVERY")
+  [[ -z ${OVX_INGRESS:-} ]] || flags+=(--ingress="$OVX_INGRESS")
   ovx_loader "$h" attach --iface=eth0 --vtep="${HOST_VTEP[$h]}" \
     --bpffs="${HOST_BPFFS[$h]}" "${flags[@]}" "$@" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
     die "ovx-loader attach on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
