@@ -29,7 +29,9 @@
 namespace ovx::controller {
 namespace {
 
-constexpr absl::Duration kBackoffMax = absl::Seconds(30);
+// A retry is one request per registry member: cheap enough that capping it at
+// 5 s bounds how long a node takes to notice the registry is back.
+constexpr absl::Duration kBackoffMax = absl::Seconds(5);
 // How long a watch waits before checking for shutdown or a due resync.
 constexpr absl::Duration kWatchTick = absl::Milliseconds(500);
 

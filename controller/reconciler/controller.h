@@ -30,7 +30,7 @@ struct ControllerOptions {
   // Full registry reload and map re-read, repairing anything a missed event
   // or a hand edit left behind. Zero disables it.
   absl::Duration resync_interval = absl::Minutes(5);
-  // First retry delay after a registry or map error; doubles up to 30 s.
+  // First retry delay after a registry or map error; doubles up to 5 s.
   absl::Duration retry_min = absl::Milliseconds(250);
   LogFn log;  // one line per call; default: stderr
 };
