@@ -10,9 +10,12 @@
 #   kvxlan  Linux vxlan device + bridge per host, static fdb and neighbours
 #           (what Docker's overlay driver and Flannel's vxlan backend do).
 #   ovx     ovx-loader on the underlay and on vc*, maps filled by
-#           ovx-test-mapfill; no vxlan device, no bridge.
-#   ovx-xdp ovx with --decap-delivery=xdp (XDP_REDIRECT into the veth; needs
-#           GRO on the container's eth0 for NAPI).
+#           ovx-test-mapfill; no vxlan device, no bridge. Loader defaults:
+#           TC-only ingress on the underlay (no XDP).
+#   ovx-xdpin ovx with --ingress=xdp (XDP checks and decapsulates, tc
+#           redirects: the default before TC-only ingress).
+#   ovx-xdp ovx with --decap-delivery=xdp (XDP ingress, XDP_REDIRECT into the
+#           veth; needs GRO on the container's eth0 for NAPI).
 #   ovx-gro ovx (tc delivery) with GRO on the underlay and the container's
 #           eth0.
 # Underlay 192.168.77.1/.2; overlay containers get MTU underlay-50.
@@ -102,11 +105,12 @@ topo_kvxlan() {
 
 topo_teardown() { bench_teardown; }
 
-# topo_ovx PROFILE PATHNAME tc|xdp [gro]: "gro" turns GRO on in the
+# topo_ovx PROFILE PATHNAME tc|xdp [gro] [INGRESS]: INGRESS is ovx-loader's
+# --ingress (default: the loader's); "gro" turns GRO on in the
 # containers' eth0 (always on for xdp delivery, which needs it) and on the
 # underlay (which the nic profile otherwise keeps off).
 topo_ovx() {
-  local profile=$1 p=$2 delivery=$3 gro=${4:-}
+  local profile=$1 p=$2 delivery=$3 gro=${4:-} ingress=${5:-}
   topo_base "$p" "$profile" 1450
   local i h c fs local_ul peer_ul
   for i in 1 2; do
@@ -114,7 +118,7 @@ topo_ovx() {
     if ((i == 1)); then local_ul=$UL1 peer_ul=$UL2; else local_ul=$UL2 peer_ul=$UL1; fi
     bpffs_mount "$fs"
     nsx "$h" "$OVX_LOADER" attach --iface=ul0 --vtep="$local_ul" --bpffs="$fs" \
-      --decap-delivery="$delivery" >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+      --decap-delivery="$delivery" ${ingress:+--ingress="$ingress"} >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
       die "$p: ovx-loader attach ul0 on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
     nsx "$h" "$OVX_LOADER" attach --iface=vc$i --endpoint --bpffs="$fs" \
       >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
