@@ -87,12 +87,7 @@ for ((i = 1; i <= hosts; i++)); do
 done
 underlay_check
 cross_network_neighbours
-for h in "${HOSTS[@]}"; do
-  controller_start "$h"
-done
-for h in "${HOSTS[@]}"; do
-  wait_for 10 controller_synced "$h" || die "ovx-controller on $h never reconciled (see ${CTRL_LOG[$h]})"
-done
+controllers_start_all
 total=${#CONTAINERS[@]}
 for h in "${HOSTS[@]}"; do
   wait_for 5 bash -c "[[ \$(bpftool map dump pinned '${HOST_BPFFS[$h]}/endpoints' -j | jq length) -eq $total ]]" ||

@@ -28,27 +28,12 @@ case ${OVX_E2E_REGISTRY:-file} in
   etcd) etcd_start ;;
   *) die "OVX_E2E_REGISTRY must be file or etcd" ;;
 esac
-cluster_network blue 100 10.10.0.0/24
-cluster_network red 200 10.20.0.0/24
-for i in 1 2 3; do
-  cluster_host "h$i" "192.168.50.$i"
-done
-for i in 1 2 3; do
-  cluster_container "h$i" "a$i" blue "10.10.0.$i"
-  cluster_container "h$i" "b$i" red "10.20.0.$i"
-done
-underlay_check
-cross_network_neighbours
+three_host_cluster
 BLUE=(a1 a2 a3)
 RED=(b1 b2 b3)
 
 heading "controllers"
-for h in "${HOSTS[@]}"; do
-  controller_start "$h"
-done
-for h in "${HOSTS[@]}"; do
-  wait_for 10 controller_synced "$h" || die "controller on $h never reconciled"
-done
+controllers_start_all
 for h in "${HOSTS[@]}"; do
   log "$h: $(grep 'reconciled revision=' "${CTRL_LOG[$h]}" | tail -n 1)"
 done

@@ -175,23 +175,8 @@ etcd_member e0 192.168.50.254
 wait_for 15 etcd_healthy e0 || die "etcd did not become healthy (see $RUN_DIR/logs/etcd-e0.log)"
 REGISTRY=etcd://192.168.50.254:2379
 log "registry $REGISTRY"
-cluster_network blue 100 10.10.0.0/24
-cluster_network red 200 10.20.0.0/24
-for i in 1 2 3; do
-  cluster_host "h$i" "192.168.50.$i"
-done
-for i in 1 2 3; do
-  cluster_container "h$i" "a$i" blue "10.10.0.$i"
-  cluster_container "h$i" "b$i" red "10.20.0.$i"
-done
-underlay_check
-cross_network_neighbours
-for h in "${HOSTS[@]}"; do
-  controller_start "$h"
-done
-for h in "${HOSTS[@]}"; do
-  wait_for 10 controller_synced "$h" || die "controller on $h never reconciled"
-done
+three_host_cluster
+controllers_start_all
 ALL6=(10.10.0.1 10.10.0.2 10.10.0.3 10.20.0.1 10.20.0.2 10.20.0.3)
 for h in "${HOSTS[@]}"; do
   wait_for "$CONVERGE_S" endpoints_exactly "$h" "${ALL6[@]}" || true

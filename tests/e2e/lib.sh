@@ -833,6 +833,38 @@ controller_synced() {
   grep -q 'reconciled revision=' "${CTRL_LOG[$1]}"
 }
 
+# controllers_start_all: one ovx-controller per host, then wait until each
+# has reconciled once.
+controllers_start_all() {
+  local h
+  for h in "${HOSTS[@]}"; do
+    controller_start "$h"
+  done
+  for h in "${HOSTS[@]}"; do
+    wait_for 10 controller_synced "$h" ||
+      die "ovx-controller on $h never reconciled (see ${CTRL_LOG[$h]})"
+  done
+}
+
+# three_host_cluster: the cluster the control-plane tests share, through
+# ovxctl on $REGISTRY: networks blue (VNI 100) and red (VNI 200), hosts
+# h1..h3, containers a1..a3 in blue and b1..b3 in red (one of each per
+# host), the underlay checked, cross-network neighbours static.
+three_host_cluster() {
+  local i
+  cluster_network blue 100 10.10.0.0/24
+  cluster_network red 200 10.20.0.0/24
+  for i in 1 2 3; do
+    cluster_host "h$i" "192.168.50.$i"
+  done
+  for i in 1 2 3; do
+    cluster_container "h$i" "a$i" blue "10.10.0.$i"
+    cluster_container "h$i" "b$i" red "10.20.0.$i"
+  done
+  underlay_check
+  cross_network_neighbours
+}
+
 # cross_network_neighbours: static neighbours between every pair of
 # containers in different networks, so a blocked packet is blocked by the
 # dataplane and not by an unanswered ARP.
