@@ -2,7 +2,7 @@
 # bench/run.sh - the ovx benchmark suite, in one go, on this machine.
 #
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
-#                [--paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp,ovx-gro]
+#                [--paths=plain,kvxlan,ovx,ovx-tcin,ovx-xdp,ovx-gro]
 #                [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation]
@@ -33,7 +33,7 @@ rounds=
 duration=
 out_dir=$here/results
 build_dir=${OVX_BUILD_DIR:-$root/build}
-paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp,ovx-gro
+paths=plain,kvxlan,ovx,ovx-tcin,ovx-xdp,ovx-gro
 profiles=veth,nic
 skip_net=0
 skip_prog=0
@@ -80,8 +80,8 @@ needs_ovx=0
 for p in "${PATHS[@]}"; do
   case $p in
     plain | kvxlan) ;;
-    ovx | ovx-xdpin | ovx-xdp | ovx-gro) needs_ovx=1 ;;
-    *) die "unknown path $p (plain, kvxlan, ovx, ovx-xdpin, ovx-xdp, ovx-gro)" ;;
+    ovx | ovx-tcin | ovx-xdp | ovx-gro) needs_ovx=1 ;;
+    *) die "unknown path $p (plain, kvxlan, ovx, ovx-tcin, ovx-xdp, ovx-gro)" ;;
   esac
 done
 for prof in "${PROFILES[@]}"; do
@@ -120,7 +120,7 @@ if ((!skip_net)); then
         ovx) topo_ovx "$profile" ovx tc ;;
         ovx-xdp) topo_ovx "$profile" ovx-xdp xdp ;;
         ovx-gro) topo_ovx "$profile" ovx-gro tc gro ;;
-        ovx-xdpin) topo_ovx "$profile" ovx-xdpin tc "" xdp ;;
+        ovx-tcin) topo_ovx "$profile" ovx-tcin tc "" tc ;;
       esac
     done
     for p in "${PATHS[@]}"; do

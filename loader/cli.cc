@@ -111,10 +111,10 @@ const std::vector<Command>& Commands() {
        "  ovx-loader attach --iface=IF --vtep=IP [--xdp-mode=native|skb]\n"
        "      [--vxlan-port=4789] [--sport-range=49152-65535]\n"
        "      [--decap-delivery=tc|xdp] [--ingress=tc|xdp] [--bpffs=DIR]\n"
-       "    Underlay: tc_underlay (tcx) on IF, or with --ingress=xdp XDP\n"
-       "    (through libxdp's dispatcher) in front of it; maps created or\n"
-       "    reused under --bpffs. Idempotent; run it again after an upgrade\n"
-       "    to replace the programs in place.\n"
+       "    Underlay: XDP (through libxdp's dispatcher) and tc_underlay\n"
+       "    (tcx) on IF, or with --ingress=tc tc_underlay alone; maps created\n"
+       "    or reused under --bpffs. Idempotent; run it again after an\n"
+       "    upgrade to replace the programs in place.\n"
        "  ovx-loader attach --endpoint --iface=VETH [--bpffs=DIR]\n"
        "    Endpoint: tc_endpoint on a container's host-side interface.\n"
        "  e.g. ovx-loader attach --iface=eth0 --vtep=192.168.50.1\n"
@@ -154,16 +154,17 @@ std::string HelpText() {
       "flags:\n"
       "  --iface=IF            interface to attach to / detach from\n"
       "  --vtep=IP             this node's VTEP (IPv4), the outer address\n"
-      "  --xdp-mode=MODE       native (driver XDP, default) or skb (generic);\n"
-      "                        skb implies --ingress=xdp\n"
+      "  --xdp-mode=MODE       native (driver XDP, default) or skb (generic)\n"
       "  --vxlan-port=PORT     outer UDP destination port (default 4789)\n"
       "  --sport-range=MIN-MAX outer UDP source ports (default 49152-65535)\n"
       "  --decap-delivery=HOOK with --ingress=xdp: tc (XDP verdict, TC\n"
       "                        redirect; default) or xdp (XDP_REDIRECT into\n"
-      "                        the veth, implies --ingress=xdp)\n"
-      "  --ingress=HOOK        tc (default: tcx alone checks, decapsulates;\n"
-      "                        GSO packets stay whole) or xdp (XDP checks and\n"
-      "                        decapsulates, drops before an skb exists)\n"
+      "                        the veth)\n"
+      "  --ingress=HOOK        xdp (default: XDP checks and decapsulates,\n"
+      "                        drops before an skb exists) or tc (tcx alone\n"
+      "                        checks and decapsulates; GSO packets stay\n"
+      "                        whole: faster on veth/virtual underlays, see\n"
+      "                        docs/performance.md)\n"
       "  --endpoint            attach: the interface is a container's veth\n"
       "  --all                 detach: everything under --bpffs\n"
       "  --purge-maps          detach --all: remove the maps too\n"
@@ -219,9 +220,7 @@ absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
         "--decap-delivery: '", f.decap_delivery, "' is not tc or xdp"));
   }
   if (f.ingress.empty()) {
-    options.ingress = options.xdp_deliver || options.mode == XdpMode::kSkb
-                          ? IngressHook::kXdp
-                          : IngressHook::kTc;
+    options.ingress = IngressHook::kXdp;
   } else if (f.ingress == "xdp" || f.ingress == "tc") {
     options.ingress = f.ingress == "tc" ? IngressHook::kTc : IngressHook::kXdp;
   } else {

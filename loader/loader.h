@@ -60,7 +60,7 @@ struct UnderlayOptions {
   uint16_t sport_min = OVX_SPORT_MIN_DEFAULT;
   uint16_t sport_max = OVX_SPORT_MAX_DEFAULT;
   bool xdp_deliver = false;  // decap delivery by XDP_REDIRECT, not TC
-  IngressHook ingress = IngressHook::kTc;
+  IngressHook ingress = IngressHook::kXdp;
 };
 
 // Validates options without touching the kernel (VTEP, ports, range).

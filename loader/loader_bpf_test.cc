@@ -505,9 +505,17 @@ TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
               &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("in skb mode"));
-  // The default (tc) ingress replaces it: no XDP left.
+  // The default is XDP ingress too, so it is refused the same way.
   err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
                            " 2>&1"),
+              &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_THAT(err, HasSubstr("in skb mode"));
+  // TC ingress replaces it: no XDP left.
+  err = ShOut(absl::StrCat(bin,
+                           " attach --iface=ovxu0 --vtep=10.1.1.1 "
+                           "--ingress=tc",
+                           flags, " 2>&1"),
               &rc);
   EXPECT_EQ(rc, 0) << err;
   EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));

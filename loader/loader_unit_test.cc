@@ -68,23 +68,18 @@ TEST(UnderlayOptionsFromFlagsTest, MapsFlags) {
   EXPECT_EQ(o->bpffs, "/tmp/x");
 }
 
-TEST(UnderlayOptionsFromFlagsTest, IngressDefaultsToTc) {
+TEST(UnderlayOptionsFromFlagsTest, IngressDefaultsToXdp) {
   CliFlags f;
   f.iface = "eth0";
   f.vtep = "192.168.50.1";
   auto o = UnderlayOptionsFromFlags(f);
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->ingress, IngressHook::kTc);
+  EXPECT_EQ(o->ingress, IngressHook::kXdp);
   EXPECT_FALSE(o->xdp_deliver);
-  f.ingress = "xdp";
+  f.ingress = "tc";
   o = UnderlayOptionsFromFlags(f);
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->ingress, IngressHook::kXdp);
-  f.ingress = "";
-  f.xdp_mode = "skb";
-  o = UnderlayOptionsFromFlags(f);
-  ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->ingress, IngressHook::kXdp);
+  EXPECT_EQ(o->ingress, IngressHook::kTc);
 }
 
 TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {

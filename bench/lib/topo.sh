@@ -11,9 +11,9 @@
 #           (what Docker's overlay driver and Flannel's vxlan backend do).
 #   ovx     ovx-loader on the underlay and on vc*, maps filled by
 #           ovx-test-mapfill; no vxlan device, no bridge. Loader defaults:
-#           TC-only ingress on the underlay (no XDP).
-#   ovx-xdpin ovx with --ingress=xdp (XDP checks and decapsulates, tc
-#           redirects: the default before TC-only ingress).
+#           XDP ingress (XDP checks and decapsulates, tc redirects).
+#   ovx-tcin ovx with --ingress=tc (TC-only ingress on the underlay, no XDP:
+#           GSO packets cross the veth whole and are decapsulated once).
 #   ovx-xdp ovx with --decap-delivery=xdp (XDP ingress, XDP_REDIRECT into the
 #           veth; needs GRO on the container's eth0 for NAPI).
 #   ovx-gro ovx (tc delivery) with GRO on the underlay and the container's
