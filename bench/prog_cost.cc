@@ -11,10 +11,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "controller/policy/compile.h"
+#include "controller/registry/validate.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "tc_endpoint.skel.h"
@@ -98,11 +102,14 @@ void Ipv4Udp(Bytes& b, in_addr src, in_addr dst, uint16_t sport, uint16_t dport,
 }
 
 // A 64-byte container frame (UDP, 22 bytes of payload).
+constexpr uint16_t kInnerDport = 5001;
+
 Bytes InnerFrame(const maps::Mac& dmac, const maps::Mac& smac,
-                 absl::string_view src, absl::string_view dst) {
+                 absl::string_view src, absl::string_view dst,
+                 uint16_t dport = kInnerDport) {
   Bytes b;
   Eth(b, dmac, smac, ETH_P_IP);
-  Ipv4Udp(b, Ip(src), Ip(dst), 40000, 5001, Bytes(22, 0xab));
+  Ipv4Udp(b, Ip(src), Ip(dst), 40000, dport, Bytes(22, 0xab));
   return b;
 }
 
@@ -263,12 +270,20 @@ uint64_t CounterPackets(const std::vector<maps::CounterReading>& c, Expect e) {
   return 0;
 }
 
-absl::StatusOr<ProgCostResult> Measure(const ProgCostOptions& o,
-                                       absl::string_view name,
-                                       absl::string_view program,
-                                       const Target& prog,
-                                       const Target& baseline, const Bytes& pkt,
-                                       Expect expect, uint32_t endpoints) {
+// before_run, when set, runs before every run of prog (not of the
+// baseline), outside the kernel-timed part: it resets state the program
+// changes, e.g. conntrack for the uncached policy path.
+absl::StatusOr<ProgCostResult> Measure(
+    const ProgCostOptions& o, absl::string_view name, absl::string_view program,
+    const Target& prog, const Target& baseline, const Bytes& pkt, Expect expect,
+    uint32_t endpoints,
+    const std::function<absl::Status()>& before_run = nullptr) {
+  auto run_prog = [&](uint32_t* retval) -> absl::StatusOr<uint32_t> {
+    if (before_run) {
+      if (absl::Status s = before_run(); !s.ok()) return s;
+    }
+    return RunOnce(prog, pkt, retval);
+  };
   auto before = maps::ReadCounters(o.bpffs);
   if (!before.ok()) return before.status();
   std::vector<uint32_t> raw, base;
@@ -277,7 +292,7 @@ absl::StatusOr<ProgCostResult> Measure(const ProgCostOptions& o,
   uint32_t retval = 0, base_retval = 0;
   // Warm caches and the branch predictor before anything is recorded.
   for (uint32_t i = 0; i < o.block; ++i) {
-    auto d = RunOnce(prog, pkt, &retval);
+    auto d = run_prog(&retval);
     if (!d.ok()) return d.status();
   }
   while (raw.size() < o.iterations) {
@@ -287,7 +302,7 @@ absl::StatusOr<ProgCostResult> Measure(const ProgCostOptions& o,
       base.push_back(*d);
     }
     for (uint32_t i = 0; i < o.block && raw.size() < o.iterations; ++i) {
-      auto d = RunOnce(prog, pkt, &retval);
+      auto d = run_prog(&retval);
       if (!d.ok()) return d.status();
       raw.push_back(*d);
     }
@@ -363,6 +378,54 @@ absl::Status FillBase(maps::DataplaneMaps& m, const ProgCostOptions& o,
 }
 
 in_addr Filler(uint32_t i) { return in_addr{.s_addr = htonl(kFillerBase + i)}; }
+
+// The policy map of a deny network with 1,000 rules: 100 services of two
+// endpoints each, rule i from service i%100 to another service on a random
+// tcp port range (the shape of controller/policy's size test), compiled by
+// the real compiler into VNI kVni; plus the rule under test, c1 (identity
+// 1) -> c3 (identity 3) udp/kInnerDport. Returns the entries written.
+absl::StatusOr<size_t> FillPolicy(maps::PolicyMap& policy) {
+  using controller::AddEndpoint;
+  using controller::AddNetwork;
+  using controller::AddNode;
+  using controller::AddPolicy;
+  controller::Snapshot s;
+  absl::Status st = AddNetwork(s, {.name = "bench",
+                                   .vni = kVni,
+                                   .subnet = "10.20.0.0/16",
+                                   .policy = "deny"})
+                        .status();
+  if (st.ok()) st = AddNode(s, {.name = "n1", .vtep = "192.168.77.1"}).status();
+  for (int i = 0; st.ok() && i < 200; ++i) {
+    st = AddEndpoint(s, {.name = absl::StrCat("s", i / 2, "-", i % 2),
+                         .network = "bench",
+                         .node = "n1",
+                         .labels = {{"app", absl::StrCat("s", i / 2)}}})
+             .status();
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<uint32_t> port(1, 65535);
+  for (int i = 0; st.ok() && i < 1000; ++i) {
+    uint32_t a = port(rng), b = port(rng);
+    if (a > b) std::swap(a, b);
+    st = AddPolicy(s, {.name = absl::StrCat("r", i),
+                       .network = "bench",
+                       .from = absl::StrCat("app=s", i % 100),
+                       .to = absl::StrCat("app=s", (i % 100 + 1 + i / 100) % 100),
+                       .proto = "tcp",
+                       .port = absl::StrCat(a, "-", b)})
+             .status();
+  }
+  if (!st.ok()) return st;
+  controller::CompiledPolicy compiled = controller::CompilePolicies(s, {"bench"});
+  compiled.entries.push_back(
+      {controller::PolicyKey(kVni, 1, 3, IPPROTO_UDP, kInnerDport, 16),
+       ovx_policy{.flags = OVX_POLICY_F_ALLOW, .rule_id = 1}});
+  for (const auto& e : compiled.entries) {
+    if (absl::Status u = policy.Update(e.key, e.value); !u.ok()) return u;
+  }
+  return compiled.entries.size();
+}
 
 }  // namespace
 
@@ -500,6 +563,63 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
       report.programs.push_back(*r);
     }
   }
+
+  // Policy path: the network turns --policy=deny, 1,000 rules in the trie.
+  auto policy = maps::OpenPolicyMap(o.bpffs);
+  if (!policy.ok()) return policy.status();
+  if (!policy->has_value())
+    return absl::FailedPreconditionError("the programs pin no policy map");
+  auto conntrack = maps::PinnedMap::Open(o.bpffs, OVX_MAP_CONNTRACK,
+                                         sizeof(ovx_ct_key),
+                                         sizeof(ovx_ct_entry));
+  if (!conntrack.ok()) return conntrack.status();
+  auto entries = FillPolicy(**policy);
+  if (!entries.ok()) return entries.status();
+  ovx_network deny;
+  std::memset(&deny, 0, sizeof(deny));
+  deny.flags = OVX_NET_F_POLICY_DENY;
+  deny.mtu = 1450;
+  if (auto s = m->networks.Update(kVni, deny); !s.ok()) return s;
+  auto flush_conntrack = [&]() -> absl::Status {
+    auto keys = conntrack->KeysRaw();
+    if (!keys.ok()) return keys.status();
+    for (const auto& k : *keys) {
+      if (auto s = conntrack->DeleteRaw(k.data()); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  const Bytes to_local_denied =
+      InnerFrame(kMacC3, kMacC1, kIpC1, kIpC3, /*dport=*/22);
+  const std::string policy_program = absl::StrFormat(
+      "tc_endpoint, deny net, 1,000 rules = %d policy entries", *entries);
+  struct PolicyCase {
+    const char* name;
+    const Bytes* pkt;
+    Expect expect;
+    bool uncached;
+  };
+  const PolicyCase policy_cases[] = {
+      // Conntrack holds the flow after the warm-up: one lookup, then deliver.
+      {"policy-cached", &to_local, {OVX_DIR_EGRESS, OVX_FWD_LOCAL}, false},
+      // Conntrack emptied before every run: both directions miss, the LPM
+      // decides, the entry is created.
+      {"policy-uncached", &to_local, {OVX_DIR_EGRESS, OVX_FWD_LOCAL}, true},
+      // No rule for port 22: two conntrack misses, four LPM lookups, drop.
+      {"policy-denied",
+       &to_local_denied,
+       {OVX_DIR_EGRESS, OVX_DROP_POLICY},
+       true},
+  };
+  for (const PolicyCase& c : policy_cases) {
+    if (auto s = flush_conntrack(); !s.ok()) return s;
+    auto r = Measure(o, c.name, policy_program, tc_prog, tc_nop, *c.pkt,
+                     c.expect, filled + 3,
+                     c.uncached ? std::function<absl::Status()>(flush_conntrack)
+                                : nullptr);
+    if (!r.ok()) return r.status();
+    report.programs.push_back(*r);
+  }
+
   if (filled >= 100) {
     auto start = std::chrono::steady_clock::now();
     for (uint32_t i = 0; i < filled; ++i) {
