@@ -24,8 +24,7 @@ struct CliFlags {
   int32_t vxlan_port = OVX_VXLAN_PORT_DEFAULT;
   std::string sport_range = "49152-65535";
   std::string decap_delivery = "tc";
-  std::string ingress;  // "": xdp with --decap-delivery=xdp or --xdp-mode=skb
-                        // (they only mean something with XDP), else tc
+  std::string ingress = "auto";  // auto, xdp or tc
   std::string bpffs = OVX_BPFFS_DEFAULT;
   bool endpoint = false;
   bool all = false;

@@ -4,7 +4,12 @@
 #include <bpf/btf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -199,6 +204,26 @@ std::vector<std::string> ListDir(const std::string& dir) {
     names.emplace_back(name);
   }
   return names;
+}
+
+absl::StatusOr<std::string> DriverName(absl::string_view iface) {
+  const std::string what = absl::StrCat("ETHTOOL_GDRVINFO on ", iface);
+  ifreq ifr{};
+  if (iface.empty() || iface.size() >= sizeof(ifr.ifr_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": not an interface name"));
+  }
+  iface.copy(ifr.ifr_name, iface.size());
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  // Any socket reaches the device ioctls; the netns is the caller's.
+  maps::UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return ErrnoStatus(errno, what);
+  if (ioctl(sock.get(), SIOCETHTOOL, &ifr) != 0) {
+    return ErrnoStatus(errno, what);
+  }
+  return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
 }  // namespace ovx::loader

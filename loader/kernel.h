@@ -1,5 +1,6 @@
 // Small kernel-object helpers shared by the loader's attach, detach and status
-// code: errno to Status, program and tcx link introspection, pin paths.
+// code: errno to Status, program and tcx link introspection, pin paths, an
+// interface's driver.
 #ifndef OVX_LOADER_KERNEL_H_
 #define OVX_LOADER_KERNEL_H_
 
@@ -83,6 +84,10 @@ absl::StatusOr<maps::UniqueFd> LockRoot(const std::string& bpffs);
 
 // Names of the entries of a bpffs directory (empty if it does not exist).
 std::vector<std::string> ListDir(const std::string& dir);
+
+// The name of iface's driver ("veth", "virtio_net", "ixgbe"...), as
+// `ethtool -i` shows it (ETHTOOL_GDRVINFO through SIOCETHTOOL).
+absl::StatusOr<std::string> DriverName(absl::string_view iface);
 
 }  // namespace ovx::loader
 

@@ -71,8 +71,8 @@ absl::Status LoadError(int err, absl::string_view what) {
       err, absl::StrCat("load ", what, " (--verbose shows the verifier log)"));
 }
 
-ovx_config MakeConfig(const UnderlayOptions& options, in_addr vtep,
-                      uint32_t ifindex) {
+ovx_config MakeConfig(const UnderlayOptions& options, IngressHook ingress,
+                      in_addr vtep, uint32_t ifindex) {
   ovx_config cfg;
   std::memset(&cfg, 0, sizeof(cfg));
   cfg.vtep_family = OVX_AF_INET;
@@ -82,7 +82,7 @@ ovx_config MakeConfig(const UnderlayOptions& options, in_addr vtep,
   cfg.sport_min = options.sport_min;
   cfg.sport_max = options.sport_max;
   cfg.flags = options.xdp_deliver ? OVX_CFG_F_XDP_DELIVER : 0;
-  if (options.ingress == IngressHook::kTc) cfg.flags |= OVX_CFG_F_TC_INGRESS;
+  if (ingress == IngressHook::kTc) cfg.flags |= OVX_CFG_F_TC_INGRESS;
   return cfg;
 }
 
@@ -274,6 +274,53 @@ absl::Status ValidateUnderlayOptions(const UnderlayOptions& options) {
   return absl::OkStatus();
 }
 
+IngressChoice ChooseIngress(
+    const UnderlayOptions& options,
+    absl::FunctionRef<absl::StatusOr<std::string>()> driver) {
+  switch (options.ingress) {
+    case IngressHook::kXdp:
+      return {IngressHook::kXdp, "--ingress=xdp"};
+    case IngressHook::kTc:
+      return {IngressHook::kTc, "--ingress=tc"};
+    case IngressHook::kAuto:
+      break;
+  }
+  if (options.xdp_deliver) {
+    return {IngressHook::kXdp, "auto: --decap-delivery=xdp needs XDP"};
+  }
+  if (options.mode == XdpMode::kSkb) {
+    return {IngressHook::kXdp, "auto: --xdp-mode=skb asks for XDP"};
+  }
+  absl::StatusOr<std::string> name = driver();
+  if (!name.ok()) {
+    return {IngressHook::kXdp,
+            absl::StrCat("auto: driver unknown (", name.status().message(),
+                         "); XDP, as for any driver but veth and "
+                         "virtio_net")};
+  }
+  if (*name == "veth") {
+    return {IngressHook::kTc,
+            "auto: driver veth; XDP on a veth disables GSO on its peer"};
+  }
+  if (*name == "virtio_net") {
+    return {IngressHook::kTc,
+            "auto: driver virtio_net; XDP on virtio_net turns the guest's "
+            "TSO/GRO offloads off"};
+  }
+  return {IngressHook::kXdp, absl::StrCat("auto: driver ", *name,
+                                          "; XDP drops before an skb exists")};
+}
+
+IngressChoice ResolveIngress(const UnderlayOptions& options) {
+  return ChooseIngress(options, [&] { return DriverName(options.iface); });
+}
+
+std::string FormatIngressChoice(const IngressChoice& choice) {
+  return absl::StrCat(
+      "ingress: ", choice.hook == IngressHook::kTc ? "tc" : "xdp", " (",
+      choice.reason, ")");
+}
+
 absl::Status AttachUnderlay(const UnderlayOptions& options) {
   absl::Status status = ValidateUnderlayOptions(options);
   if (!status.ok()) return status;
@@ -291,7 +338,8 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
   status = CheckSingleUnderlay(bpffs, options.iface);
   if (!status.ok()) return status;
   PointLibxdpAt(bpffs);
-  const bool tc_ingress = options.ingress == IngressHook::kTc;
+  const IngressHook ingress = ResolveIngress(options).hook;
+  const bool tc_ingress = ingress == IngressHook::kTc;
   if (!tc_ingress) {
     status = CheckXdpSlot(*ifindex, options.iface, options.mode);
     if (!status.ok()) return status;
@@ -307,7 +355,7 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
   if (!status.ok()) return status;
 
   ovx_config cfg =
-      MakeConfig(options, *maps::ParseIpv4(options.vtep), *ifindex);
+      MakeConfig(options, ingress, *maps::ParseIpv4(options.vtep), *ifindex);
   (*xdp)->rodata->ovx_cfg = cfg;
   (*tcu)->rodata->ovx_cfg = cfg;
   (*tce)->rodata->ovx_cfg = cfg;

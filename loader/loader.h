@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -44,12 +45,12 @@ absl::Status EnsureBpffs(absl::string_view dir);
 
 enum class XdpMode { kNative, kSkb };
 
-// Where the underlay receives VXLAN. kTc (default): tc_underlay checks,
-// decapsulates and redirects, no XDP on the interface, so GSO packets are
-// decapsulated whole: ~2.6x the TCP throughput of kXdp on a veth underlay
-// (docs/performance.md "Ingress hook: XDP vs TC"). kXdp: xdp_underlay checks
-// and decapsulates, tc_underlay (or XDP_REDIRECT) delivers.
-enum class IngressHook { kXdp, kTc };
+// Where the underlay receives VXLAN. kXdp: xdp_underlay checks and
+// decapsulates, tc_underlay (or XDP_REDIRECT) delivers; on a physical NIC
+// it drops floods before an skb exists. kTc: tc_underlay alone runs the same
+// checks and decapsulates GSO packets whole. kAuto: one of the two, from
+// the underlay's driver at attach time (ChooseIngress).
+enum class IngressHook { kAuto, kXdp, kTc };
 
 struct UnderlayOptions {
   std::string bpffs = OVX_BPFFS_DEFAULT;
@@ -60,17 +61,37 @@ struct UnderlayOptions {
   uint16_t sport_min = OVX_SPORT_MIN_DEFAULT;
   uint16_t sport_max = OVX_SPORT_MAX_DEFAULT;
   bool xdp_deliver = false;  // decap delivery by XDP_REDIRECT, not TC
-  IngressHook ingress = IngressHook::kXdp;
+  IngressHook ingress = IngressHook::kAuto;
 };
 
 // Validates options without touching the kernel (VTEP, ports, range).
 absl::Status ValidateUnderlayOptions(const UnderlayOptions& options);
 
+struct IngressChoice {
+  IngressHook hook = IngressHook::kXdp;  // never kAuto
+  std::string reason;                    // for the attach log line
+};
+
+// The hook for options.ingress. kXdp and kTc are forced. kAuto picks kXdp
+// when an XDP-only option is set (--decap-delivery=xdp, --xdp-mode=skb),
+// else asks driver() for the underlay's driver name: kTc for "veth" and
+// "virtio_net", which must give up segmentation offloads under a native XDP
+// program (on a veth TCP is 2.4-2.6x slower with XDP ingress,
+// docs/performance.md "Ingress hook: XDP vs TC"); kXdp for any other
+// driver, and when driver() fails (the log line says so).
+IngressChoice ChooseIngress(
+    const UnderlayOptions& options,
+    absl::FunctionRef<absl::StatusOr<std::string>()> driver);
+// ChooseIngress with the driver read from the kernel (ETHTOOL_GDRVINFO).
+IngressChoice ResolveIngress(const UnderlayOptions& options);
+// One line: "ingress: tc (auto: driver veth; ...)".
+std::string FormatIngressChoice(const IngressChoice& choice);
+
 // Loads the three programs with ovx_cfg filled in, creates or reuses the
 // pinned maps (refusing maps of another layout), attaches XDP through
-// libxdp's dispatcher (IngressHook::kXdp; with kTc ovx's XDP program is
-// removed instead) and tc_underlay by tcx on options.iface, pins the TC
-// programs and switches every pinned endpoint link to the new tc_endpoint.
+// libxdp's dispatcher (when ResolveIngress picks kXdp; with kTc ovx's XDP
+// program is removed instead) and tc_underlay by tcx on options.iface, pins the
+// TC programs and switches every pinned endpoint link to the new tc_endpoint.
 absl::Status AttachUnderlay(const UnderlayOptions& options);
 
 // tcx ingress link of the pinned tc_endpoint program on iface, pinned at

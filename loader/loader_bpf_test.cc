@@ -213,6 +213,66 @@ TEST_F(LoaderTest, TcIngressSwitchesXdpOffAndOn) {
   EXPECT_EQ(OvxXdpCount("ovxu0"), "1\n");
 }
 
+// The default: auto reads the underlay's driver; a veth gets TC ingress.
+// Switching to xdp and back keeps the tcx link (never detached) and the
+// maps; only ovx's XDP program comes and goes.
+TEST_F(LoaderTest, AutoOnAVethIsTcAndSwitchesToXdpAndBack) {
+  options_.ingress = IngressHook::kAuto;
+  IngressChoice choice = ResolveIngress(options_);
+  EXPECT_EQ(choice.hook, IngressHook::kTc);
+  EXPECT_THAT(choice.reason, HasSubstr("driver veth"));
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  NodeStatus tc = Status();
+  EXPECT_TRUE(tc.config.tc_ingress);
+  EXPECT_EQ(Find(tc, "ovxu0", "xdp_underlay"), nullptr);
+  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
+  const AttachedInterface* tcx = Find(tc, "ovxu0", "tc_underlay");
+  ASSERT_NE(tcx, nullptr);
+  EXPECT_THAT(TcxProgIds("ovxu0"), ::testing::ElementsAre(tcx->prog_id));
+
+  options_.ingress = IngressHook::kXdp;
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  NodeStatus xdp = Status();
+  EXPECT_FALSE(xdp.config.tc_ingress);
+  EXPECT_NE(Find(xdp, "ovxu0", "xdp_underlay"), nullptr);
+  EXPECT_EQ(OvxXdpCount("ovxu0"), "1\n");
+  const AttachedInterface* tcx_xdp = Find(xdp, "ovxu0", "tc_underlay");
+  ASSERT_NE(tcx_xdp, nullptr);
+  EXPECT_EQ(tcx_xdp->link_id, tcx->link_id);
+  EXPECT_NE(tcx_xdp->prog_id, tcx->prog_id);  // other ovx_cfg flags
+  EXPECT_EQ(MapIds(xdp), MapIds(tc));
+
+  options_.ingress = IngressHook::kAuto;
+  ASSERT_TRUE(AttachUnderlay(options_).ok());
+  NodeStatus again = Status();
+  EXPECT_TRUE(again.config.tc_ingress);
+  EXPECT_EQ(Find(again, "ovxu0", "xdp_underlay"), nullptr);
+  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
+  const AttachedInterface* tcx_again = Find(again, "ovxu0", "tc_underlay");
+  ASSERT_NE(tcx_again, nullptr);
+  EXPECT_EQ(tcx_again->link_id, tcx->link_id);
+  EXPECT_EQ(tcx_again->prog_id, PinnedProgId(kTcUnderlayName));
+  EXPECT_EQ(MapIds(again), MapIds(tc));
+}
+
+TEST_F(LoaderTest, DriverNameAsEthtoolShowsIt) {
+  auto veth = DriverName("ovxu0");
+  ASSERT_TRUE(veth.ok()) << veth.status();
+  EXPECT_EQ(*veth, "veth");
+  auto gone = DriverName("ovx-nosuch");
+  EXPECT_TRUE(absl::IsNotFound(gone.status())) << gone.status();
+  EXPECT_THAT(gone.status().message(),
+              HasSubstr("ETHTOOL_GDRVINFO on ovx-nosuch"));
+  // lo has no driver to report: auto falls back to XDP and says why.
+  UnderlayOptions lo = options_;
+  lo.iface = "lo";
+  lo.ingress = IngressHook::kAuto;
+  IngressChoice choice = ResolveIngress(lo);
+  EXPECT_EQ(choice.hook, IngressHook::kXdp);
+  EXPECT_THAT(choice.reason,
+              HasSubstr("auto: driver unknown (ETHTOOL_GDRVINFO on lo: "));
+}
+
 TEST_F(LoaderTest, SecondIdenticalAttachChangesNothing) {
   ASSERT_TRUE(AttachUnderlay(options_).ok());
   ASSERT_TRUE(AttachEndpoint(bpffs_, "ovxe0").ok());
@@ -465,12 +525,15 @@ TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
   std::string bin = OVX_LOADER_BIN;
   std::string flags = absl::StrCat(" --bpffs=", bpffs_);
   int rc = -1;
-  ShOut(absl::StrCat(bin,
-                     " attach --iface=ovxu0 --vtep=10.1.1.1 "
-                     "--sport-range=50000-50100 --xdp-mode=skb",
-                     flags, " 2>&1"),
-        &rc);
-  ASSERT_EQ(rc, 0);
+  std::string out = ShOut(absl::StrCat(bin,
+                                       " attach --iface=ovxu0 --vtep=10.1.1.1 "
+                                       "--sport-range=50000-50100 "
+                                       "--xdp-mode=skb",
+                                       flags, " 2>&1"),
+                          &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("ingress: xdp (auto: --xdp-mode=skb asks for "
+                             "XDP)\n"));
   std::string json = ShOut(absl::StrCat(bin, " status --json", flags), &rc);
   ASSERT_EQ(rc, 0);
   nlohmann::json j = nlohmann::json::parse(json);
@@ -505,20 +568,27 @@ TEST_F(LoaderTest, BinaryAttachStatusJsonAndErrors) {
               &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("in skb mode"));
-  // The default is XDP ingress too, so it is refused the same way.
-  err = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
+  // The default (auto) on a veth is TC ingress: it replaces the skb-mode
+  // XDP, and says why.
+  out = ShOut(absl::StrCat(bin, " attach --iface=ovxu0 --vtep=10.1.1.1", flags,
                            " 2>&1"),
               &rc);
-  EXPECT_EQ(rc, 1);
-  EXPECT_THAT(err, HasSubstr("in skb mode"));
-  // TC ingress replaces it: no XDP left.
-  err = ShOut(absl::StrCat(bin,
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("ingress: tc (auto: driver veth; XDP on a veth "
+                             "disables GSO on its peer)\n"));
+  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
+  EXPECT_THAT(ShOut(absl::StrCat(bin, " status", flags)),
+              HasSubstr("ingress: tc\n"));
+  out = ShOut(absl::StrCat(bin,
                            " attach --iface=ovxu0 --vtep=10.1.1.1 "
-                           "--ingress=tc",
+                           "--ingress=xdp",
                            flags, " 2>&1"),
               &rc);
-  EXPECT_EQ(rc, 0) << err;
-  EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("ingress: xdp (--ingress=xdp)\n"));
+  EXPECT_THAT(ShOut("ip link show ovxu0"), HasSubstr("xdp"));
+  json = ShOut(absl::StrCat(bin, " status --json", flags), &rc);
+  EXPECT_EQ(nlohmann::json::parse(json)["config"]["ingress"], "xdp") << json;
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ DEFINE_string(xdp_mode, "native", "XDP mode: native or skb");
 DEFINE_int32(vxlan_port, OVX_VXLAN_PORT_DEFAULT, "outer UDP destination port");
 DEFINE_string(sport_range, "49152-65535", "outer UDP source port range");
 DEFINE_string(decap_delivery, "tc", "decap delivery hook: tc or xdp");
-DEFINE_string(ingress, "", "underlay ingress hook: tc or xdp (default tc)");
+DEFINE_string(ingress, "auto",
+              "underlay ingress hook: auto (from the driver), xdp or tc");
 DEFINE_string(bpffs, OVX_BPFFS_DEFAULT, "bpffs pin root");
 DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
 DEFINE_bool(all, false, "detach: everything under --bpffs");

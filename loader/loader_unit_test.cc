@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -63,23 +65,99 @@ TEST(UnderlayOptionsFromFlagsTest, MapsFlags) {
   EXPECT_EQ(o->sport_min, 1000);
   EXPECT_EQ(o->sport_max, 2000);
   EXPECT_TRUE(o->xdp_deliver);
-  // --decap-delivery=xdp and --xdp-mode=skb only mean something with XDP.
-  EXPECT_EQ(o->ingress, IngressHook::kXdp);
+  EXPECT_EQ(o->ingress, IngressHook::kAuto);
   EXPECT_EQ(o->bpffs, "/tmp/x");
 }
 
-TEST(UnderlayOptionsFromFlagsTest, IngressDefaultsToXdp) {
+TEST(UnderlayOptionsFromFlagsTest, IngressDefaultsToAuto) {
   CliFlags f;
   f.iface = "eth0";
   f.vtep = "192.168.50.1";
   auto o = UnderlayOptionsFromFlags(f);
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->ingress, IngressHook::kXdp);
+  EXPECT_EQ(o->ingress, IngressHook::kAuto);
   EXPECT_FALSE(o->xdp_deliver);
-  f.ingress = "tc";
-  o = UnderlayOptionsFromFlags(f);
-  ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->ingress, IngressHook::kTc);
+  for (auto [flag, hook] : {std::pair{"auto", IngressHook::kAuto},
+                            std::pair{"xdp", IngressHook::kXdp},
+                            std::pair{"tc", IngressHook::kTc}}) {
+    f.ingress = flag;
+    o = UnderlayOptionsFromFlags(f);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_EQ(o->ingress, hook) << flag;
+  }
+}
+
+// ChooseIngress with the driver query answered by the test.
+IngressChoice ChooseWith(const UnderlayOptions& options,
+                         absl::StatusOr<std::string> driver) {
+  return ChooseIngress(options, [&] { return driver; });
+}
+
+TEST(ChooseIngressTest, AutoPicksTcForVethAndVirtioOnly) {
+  UnderlayOptions o;  // ingress: auto
+  struct Case {
+    const char* driver;
+    IngressHook hook;
+    const char* reason;
+  } cases[] = {
+      {"veth", IngressHook::kTc,
+       "auto: driver veth; XDP on a veth disables GSO on its peer"},
+      {"virtio_net", IngressHook::kTc,
+       "auto: driver virtio_net; XDP on virtio_net turns the guest's TSO/GRO "
+       "offloads off"},
+      {"ixgbe", IngressHook::kXdp,
+       "auto: driver ixgbe; XDP drops before an skb exists"},
+      {"mlx5_core", IngressHook::kXdp,
+       "auto: driver mlx5_core; XDP drops before an skb exists"},
+      // Only exact names: a driver that merely starts alike is a NIC.
+      {"vethx", IngressHook::kXdp,
+       "auto: driver vethx; XDP drops before an skb exists"},
+  };
+  for (const Case& c : cases) {
+    IngressChoice choice = ChooseWith(o, std::string(c.driver));
+    EXPECT_EQ(choice.hook, c.hook) << c.driver;
+    EXPECT_EQ(choice.reason, c.reason);
+  }
+}
+
+TEST(ChooseIngressTest, AutoFallsBackToXdpWhenTheDriverIsUnknown) {
+  IngressChoice choice = ChooseWith(
+      UnderlayOptions{},
+      absl::NotFoundError("ETHTOOL_GDRVINFO on eth0: No such device"));
+  EXPECT_EQ(choice.hook, IngressHook::kXdp);
+  EXPECT_EQ(FormatIngressChoice(choice),
+            "ingress: xdp (auto: driver unknown (ETHTOOL_GDRVINFO on eth0: No "
+            "such device); XDP, as for any driver but veth and virtio_net)");
+}
+
+TEST(ChooseIngressTest, ForcedHooksAndXdpOnlyOptionsSkipTheDriver) {
+  bool asked = false;
+  auto veth = [&]() -> absl::StatusOr<std::string> {
+    asked = true;
+    return std::string("veth");
+  };
+  UnderlayOptions o;
+  o.ingress = IngressHook::kXdp;
+  EXPECT_EQ(FormatIngressChoice(ChooseIngress(o, veth)),
+            "ingress: xdp (--ingress=xdp)");
+  o.ingress = IngressHook::kTc;
+  EXPECT_EQ(FormatIngressChoice(ChooseIngress(o, veth)),
+            "ingress: tc (--ingress=tc)");
+  // --decap-delivery=xdp and --xdp-mode=skb only mean something with XDP.
+  o.ingress = IngressHook::kAuto;
+  o.xdp_deliver = true;
+  EXPECT_EQ(FormatIngressChoice(ChooseIngress(o, veth)),
+            "ingress: xdp (auto: --decap-delivery=xdp needs XDP)");
+  o.xdp_deliver = false;
+  o.mode = XdpMode::kSkb;
+  EXPECT_EQ(FormatIngressChoice(ChooseIngress(o, veth)),
+            "ingress: xdp (auto: --xdp-mode=skb asks for XDP)");
+  EXPECT_FALSE(asked);
+  o.mode = XdpMode::kNative;
+  EXPECT_EQ(FormatIngressChoice(ChooseIngress(o, veth)),
+            "ingress: tc (auto: driver veth; XDP on a veth disables GSO on its "
+            "peer)");
+  EXPECT_TRUE(asked);
 }
 
 TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
@@ -108,7 +186,7 @@ TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
       {[](CliFlags& f) { f.decap_delivery = "bpf"; },
        "--decap-delivery: 'bpf' is not tc or xdp"},
       {[](CliFlags& f) { f.ingress = "nic"; },
-       "--ingress: 'nic' is not xdp or tc"},
+       "--ingress: 'nic' is not auto, xdp or tc"},
       {[](CliFlags& f) {
          f.ingress = "tc";
          f.decap_delivery = "xdp";
