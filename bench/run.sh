@@ -92,6 +92,7 @@ if ((needs_ovx && !skip_net)); then
   OVX_MAPFILL=$(find_bin ovx-test-mapfill) || exit 1
 fi
 ((skip_prog)) || { PROG_COST=$(find_bin ovx_prog_cost) || exit 1; }
+((skip_net)) || { UDP_RATE=$(find_bin ovx_udp_rate) || exit 1; }
 
 BENCH_TMP=$(mktemp -d /tmp/ovxb.XXXXXX)
 BENCH_TMPDIRS+=("$BENCH_TMP")

@@ -60,6 +60,15 @@ ovx_endpoint RemoteEndpoint(in_addr vtep, const Mac& mac, uint32_t identity) {
   return ep;
 }
 
+ovx_endpoint InNetwork(ovx_endpoint ep, const ovx_network& net) {
+  if (net.flags & OVX_NET_F_POLICY_DENY) {
+    ep.flags &= ~OVX_EP_F_NET_ALLOW_ALL;
+  } else {
+    ep.flags |= OVX_EP_F_NET_ALLOW_ALL;
+  }
+  return ep;
+}
+
 ovx_interface Interface(uint32_t vni, in_addr ip, const Mac& mac,
                         uint32_t identity) {
   ovx_interface iface;

@@ -33,6 +33,8 @@ ovx_vtep_key VtepKey(in_addr vtep);
 ovx_vtep_vni_key VtepVniKey(in_addr vtep, uint32_t vni);
 ovx_endpoint LocalEndpoint(uint32_t ifindex, const Mac& mac, uint32_t identity);
 ovx_endpoint RemoteEndpoint(in_addr vtep, const Mac& mac, uint32_t identity);
+// ep with OVX_EP_F_NET_ALLOW_ALL when its network has no policy.
+ovx_endpoint InNetwork(ovx_endpoint ep, const ovx_network& net);
 ovx_interface Interface(uint32_t vni, in_addr ip, const Mac& mac,
                         uint32_t identity);
 

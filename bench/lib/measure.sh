@@ -4,6 +4,7 @@
 
 IPERF_PORT=5201
 SOCKPERF_PORT=11111
+UDP_RATE_PORT=5301
 
 sample() {  # sample PROFILE PATH METRIC ROUND VALUE
   printf '{"profile":"%s","path":"%s","metric":"%s","round":%d,"value":%s}\n' \
@@ -79,16 +80,38 @@ measure_rr() {
   sample "$profile" "$p" rr_p99_us "$round" "$p99"
 }
 
-# measure_udp PROFILE PATH ROUND DURATION: 64-byte UDP datagrams received/s.
+# measure_udp PROFILE PATH ROUND DURATION: 64-byte UDP datagrams received/s
+# in c2, counted by ovx_udp_rate ($UDP_RATE). It sends and receives in
+# batches: iperf3 spends ~15 us per datagram, which hid the path's cost.
 measure_udp() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 out
-  c1=$(ns_of "$p" c1); out="$BENCH_TMP/iperf-udp.json"
-  timeout $((dur + 30)) ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
-    -p $IPERF_PORT -u -l 64 -b 0 -t "$dur" -J >"$out" 2>&1 ||
-    die "$p: iperf3 UDP failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
-  local kpps
-  kpps=$(jq '.end.sum | (.packets - .lost_packets) / .seconds / 1000' "$out")
-  [[ $kpps =~ ^[0-9.e+-]+$ ]] || die "$p: iperf3 UDP gave no packet count"
-  awk -v k="$kpps" 'BEGIN{exit !(k > 0)}' || die "$p: no UDP datagram arrived"
+  local profile=$1 p=$2 round=$3 dur=$4 c1 c2 dst
+  c1=$(ns_of "$p" c1); c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
+  local ready="$BENCH_TMP/$p-udp.ready" rx_out="$BENCH_TMP/$p-udp-recv.json"
+  local tx_out="$BENCH_TMP/$p-udp-send.json" rx i
+  rm -f "$ready"
+  # ip netns exec execs: $! is the receiver's timeout, so kill/wait reach it.
+  timeout $((dur + 30)) ip netns exec "$c2" "$UDP_RATE" --mode=recv \
+    --bind="$dst" --port=$UDP_RATE_PORT --duration="$dur" --size=64 \
+    --ready-file="$ready" >"$rx_out" 2>&1 &
+  rx=$!
+  for ((i = 0; i < 50; i++)); do [[ -e $ready ]] && break; sleep 0.1; done
+  if [[ ! -e $ready ]]; then
+    kill $rx 2>/dev/null; wait $rx
+    die "$p: UDP receiver did not start: $(tail -1 "$rx_out")"
+  fi
+  # The sender outlasts the receiver's window (which opens at its first
+  # datagram) by a second.
+  timeout $((dur + 30)) ip netns exec "$c1" "$UDP_RATE" --mode=send \
+    --dst="$dst" --port=$UDP_RATE_PORT --duration="$dur" --size=64 \
+    >"$tx_out" 2>&1 || {
+    kill $rx 2>/dev/null; wait $rx
+    die "$p: UDP sender failed: $(tail -1 "$tx_out")"
+  }
+  wait $rx || die "$p: UDP receiver failed: $(tail -1 "$rx_out")"
+  local received kpps
+  received=$(jq -e '.received' "$rx_out" 2>/dev/null) ||
+    die "$p: UDP receiver printed no count: $(tail -1 "$rx_out")"
+  ((received > 0)) || die "$p: no UDP datagram arrived in the ${dur}s window"
+  kpps=$(jq '.pps / 1000' "$rx_out")
   sample "$profile" "$p" udp64_kpps "$round" "$(awk -v k="$kpps" 'BEGIN{printf "%.1f", k}')"
 }

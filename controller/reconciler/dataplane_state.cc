@@ -110,8 +110,9 @@ std::string FormatEndpoint(const ovx_endpoint& value) {
   } else {
     where = absl::StrFormat("flags=%#x", value.flags);
   }
-  return absl::StrCat(where, " ", maps::FormatMac(value.mac),
-                      " identity=", value.identity);
+  return absl::StrCat(
+      where, " ", maps::FormatMac(value.mac), " identity=", value.identity,
+      value.flags & OVX_EP_F_NET_ALLOW_ALL ? " net=allow-all" : "");
 }
 
 // "vni=200 256->257 tcp/5432", "vni=200 *->257 any", "udp 8000/12" (a

@@ -130,7 +130,8 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
                                            " already belongs to an endpoint"));
         continue;
       }
-      out.maps.endpoints[key] = maps::LocalEndpoint(*ifindex, *mac, identity);
+      out.maps.endpoints[key] = maps::InNetwork(
+          maps::LocalEndpoint(*ifindex, *mac, identity), net->second.value);
       out.maps.interfaces[*ifindex] = maps::Interface(vni, *ip, *mac, identity);
       out.interfaces.push_back({name, ep.iface, *ifindex});
       continue;
@@ -148,7 +149,8 @@ DesiredState ComputeDesiredState(const Snapshot& snapshot,
                                          ": ", vtep.status().message()));
       continue;
     }
-    out.maps.endpoints[key] = maps::RemoteEndpoint(*vtep, *mac, identity);
+    out.maps.endpoints[key] = maps::InNetwork(
+        maps::RemoteEndpoint(*vtep, *mac, identity), net->second.value);
     ovx_vtep value;
     std::memset(&value, 0, sizeof(value));
     value.node_id = NodeId(ep.node);

@@ -62,10 +62,11 @@ TEST(DesiredStateTest, LocalAndRemoteEndpoints) {
   want.vtep_vnis[maps::VtepVniKey(Ip("192.168.50.2"), 100)] = {1};
   want.interfaces[7] =
       maps::Interface(100, Ip("10.10.0.5"), Mac("02:00:00:00:00:05"), 0);
-  want.endpoints[maps::EndpointKey(100, Ip("10.10.0.5"))] =
-      maps::LocalEndpoint(7, Mac("02:00:00:00:00:05"), 0);
-  want.endpoints[maps::EndpointKey(100, Ip("10.10.0.6"))] =
-      maps::RemoteEndpoint(Ip("192.168.50.2"), Mac("02:00:00:00:00:06"), 0);
+  want.endpoints[maps::EndpointKey(100, Ip("10.10.0.5"))] = maps::InNetwork(
+      maps::LocalEndpoint(7, Mac("02:00:00:00:00:05"), 0), want.networks[100]);
+  want.endpoints[maps::EndpointKey(100, Ip("10.10.0.6"))] = maps::InNetwork(
+      maps::RemoteEndpoint(Ip("192.168.50.2"), Mac("02:00:00:00:00:06"), 0),
+      want.networks[100]);
   EXPECT_TRUE(d.node_known);
   EXPECT_STATE_EQ(want, d.maps);
   EXPECT_EQ(d.interfaces,
@@ -80,7 +81,7 @@ TEST(DesiredStateTest, TheOtherNodeSeesTheMirrorImage) {
   ASSERT_EQ(d.maps.endpoints.size(), 2u);
   const ovx_endpoint& web1 =
       d.maps.endpoints.at(maps::EndpointKey(100, Ip("10.10.0.5")));
-  EXPECT_EQ(web1.flags, OVX_EP_F_REMOTE);
+  EXPECT_EQ(web1.flags, OVX_EP_F_REMOTE | OVX_EP_F_NET_ALLOW_ALL);
   EXPECT_EQ(web1.vtep[0], Ip("192.168.50.1").s_addr);
   EXPECT_EQ(
       d.maps.endpoints.at(maps::EndpointKey(100, Ip("10.10.0.6"))).ifindex, 9u);
@@ -166,6 +167,25 @@ TEST(DesiredStateTest, PolicyDenyAndDefaultMtu) {
   ASSERT_TRUE(d.maps.networks.contains(100));
   EXPECT_EQ(d.maps.networks.at(100).flags, OVX_NET_F_POLICY_DENY);
   EXPECT_EQ(d.maps.networks.at(100).mtu, 1450);
+}
+
+// Endpoints of an open network carry OVX_EP_F_NET_ALLOW_ALL (the programs
+// then skip the networks lookup); turning the network to deny takes it off
+// every one of them, local and remote.
+TEST(DesiredStateTest, OnlyOpenNetworksMarkTheirEndpoints) {
+  Snapshot s = TwoNodes();
+  auto resolve = FakeResolver({{"veth-web1", 7}});
+  DesiredState open = ComputeDesiredState(s, {"host1", 0}, resolve);
+  s.networks["blue"].policy = "deny";
+  DesiredState deny = ComputeDesiredState(s, {"host1", 0}, resolve);
+  ASSERT_EQ(open.maps.endpoints.size(), 2u);
+  ASSERT_EQ(deny.maps.endpoints.size(), 2u);
+  for (const auto& [key, ep] : open.maps.endpoints) {
+    EXPECT_TRUE(ep.flags & OVX_EP_F_NET_ALLOW_ALL) << FormatEndpoint(ep);
+  }
+  for (const auto& [key, ep] : deny.maps.endpoints) {
+    EXPECT_FALSE(ep.flags & OVX_EP_F_NET_ALLOW_ALL) << FormatEndpoint(ep);
+  }
 }
 
 TEST(DesiredStateTest, NodeWithNoEndpointsHoldsNothing) {

@@ -100,10 +100,11 @@ TEST_F(ReconcilerTest, FillsEmptyMapsInDependencyOrder) {
                                       "put endpoints", "put endpoints"}));
   // One line per change, then the summary.
   ASSERT_EQ(log_.size(), 7u);
-  EXPECT_NE(std::find(log_.begin(), log_.end(),
-                      "endpoints: add vni=100 10.10.0.6 -> remote "
-                      "192.168.50.2 02:00:00:00:00:06 identity=0"),
-            log_.end());
+  EXPECT_NE(
+      std::find(log_.begin(), log_.end(),
+                "endpoints: add vni=100 10.10.0.6 -> remote "
+                "192.168.50.2 02:00:00:00:00:06 identity=0 net=allow-all"),
+      log_.end());
   EXPECT_EQ(log_.back(), "reconciled revision=3: +6 ~0 -0");
 }
 

@@ -146,6 +146,10 @@ OVX_ASSERT_OFFSET(struct ovx_endpoint_key, addr, 8);
 
 #define OVX_EP_F_LOCAL (1U << 0)  /* on this node: deliver to ifindex */
 #define OVX_EP_F_REMOTE (1U << 1) /* behind vtep: encapsulate */
+/* The endpoint's network has no policy (not OVX_NET_F_POLICY_DENY): the
+ * programs allow without reading `networks`. Without it they read the
+ * network's flags, so a writer that never sets it stays correct. */
+#define OVX_EP_F_NET_ALLOW_ALL (1U << 2)
 
 struct ovx_endpoint {
 	__u32 flags;    /* OVX_EP_F_* */
