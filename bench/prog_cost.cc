@@ -343,8 +343,26 @@ absl::StatusOr<uint32_t> IfIndex(const std::string& name) {
   return i;
 }
 
-// The endpoints of the cases: c1 and c3 local (endpoint_iface, peer_iface),
-// c2 behind remote_vtep.
+// The endpoints of the cases, marked for net as the controller marks them:
+// c1 and c3 local (endpoint_iface, peer_iface), c2 behind remote_vtep.
+absl::Status PutBaseEndpoints(maps::DataplaneMaps& m, const ProgCostOptions& o,
+                              uint32_t ep_if, uint32_t peer_if,
+                              const ovx_network& net) {
+  const std::pair<const char*, ovx_endpoint> endpoints[] = {
+      {kIpC1, maps::LocalEndpoint(ep_if, kMacC1, 1)},
+      {kIpC3, maps::LocalEndpoint(peer_if, kMacC3, 3)},
+      {kIpC2, maps::RemoteEndpoint(Ip(o.remote_vtep), kMacC2, 2)},
+  };
+  for (const auto& [ip, ep] : endpoints) {
+    if (auto s = m.endpoints.Update(maps::EndpointKey(kVni, Ip(ip)),
+                                    maps::InNetwork(ep, net));
+        !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
+}
+
+// An open network with the base endpoints, their interfaces and c2's VTEP.
 absl::Status FillBase(maps::DataplaneMaps& m, const ProgCostOptions& o,
                       uint32_t ep_if, uint32_t peer_if) {
   ovx_network net;
@@ -365,16 +383,7 @@ absl::Status FillBase(maps::DataplaneMaps& m, const ProgCostOptions& o,
                               maps::Interface(kVni, Ip(kIpC3), kMacC3, 3));
       !s.ok())
     return s;
-  if (s = m.endpoints.Update(maps::EndpointKey(kVni, Ip(kIpC1)),
-                             maps::LocalEndpoint(ep_if, kMacC1, 1));
-      !s.ok())
-    return s;
-  if (s = m.endpoints.Update(maps::EndpointKey(kVni, Ip(kIpC3)),
-                             maps::LocalEndpoint(peer_if, kMacC3, 3));
-      !s.ok())
-    return s;
-  return m.endpoints.Update(maps::EndpointKey(kVni, Ip(kIpC2)),
-                            maps::RemoteEndpoint(rv, kMacC2, 2));
+  return PutBaseEndpoints(m, o, ep_if, peer_if, net);
 }
 
 in_addr Filler(uint32_t i) { return in_addr{.s_addr = htonl(kFillerBase + i)}; }
@@ -580,6 +589,8 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   deny.flags = OVX_NET_F_POLICY_DENY;
   deny.mtu = 1450;
   if (auto s = m->networks.Update(kVni, deny); !s.ok()) return s;
+  if (auto s = PutBaseEndpoints(*m, o, *ep_if, *peer_if, deny); !s.ok())
+    return s;
   auto flush_conntrack = [&]() -> absl::Status {
     auto keys = conntrack->KeysRaw();
     if (!keys.ok()) return keys.status();

@@ -47,7 +47,6 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	struct ovx_endpoint_key key = {};
 	const struct ovx_interface *self;
 	const struct ovx_endpoint *dst;
-	const struct ovx_network *net;
 	struct ovx_flow flow;
 	struct cursor c;
 	struct ethhdr *eth;
@@ -122,12 +121,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	t->dst_identity = dst->identity;
 	ports = l4_ports(&c, ip);
 
-	/* One hash lookup per packet for the network's policy mode; allow
-	 * networks stop there. */
-	net = bpf_map_lookup_elem(&networks, &vni);
-	if (!net)
-		return -OVX_DROP_UNKNOWN_VNI;
-	ret = policy_check(net, vni, self->identity, dst->identity, &flow);
+	ret = endpoint_policy(dst, vni, self->identity, dst->identity, &flow);
 	if (ret < 0)
 		return ret;
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * policy.h - policy_check(), the one place both directions ask whether a
- * packet may pass, and flow_parse() which fills the struct ovx_flow it
- * takes. Networks without OVX_NET_F_POLICY_DENY allow everything without a
- * lookup. In a deny network a fresh conntrack entry for the flow (original
+ * packet may pass, endpoint_policy() in front of it, and flow_parse() which
+ * fills the struct ovx_flow it takes. Networks without
+ * OVX_NET_F_POLICY_DENY allow everything without a policy lookup. In a deny network a fresh conntrack entry for the flow (original
  * direction) or its reverse (a reply) allows; otherwise the policy LPM trie
  * decides, once per connection, and an allowed flow gets a conntrack entry.
  * Returns 0 to allow or -OVX_DROP_POLICY.
@@ -185,6 +185,24 @@ static __always_inline int policy_check(const struct ovx_network *net,
 	 * policy again. */
 	bpf_map_update_elem(&conntrack, &ct, &fresh, BPF_ANY);
 	return 0;
+}
+
+/* policy_check() for a packet to or from ep, an endpoint of vni. An
+ * endpoint of an open network (OVX_EP_F_NET_ALLOW_ALL) passes without
+ * reading `networks`. Returns 0, -OVX_DROP_UNKNOWN_VNI or -OVX_DROP_POLICY. */
+static __always_inline int endpoint_policy(const struct ovx_endpoint *ep,
+					   __u32 vni, __u32 src_id,
+					   __u32 dst_id,
+					   const struct ovx_flow *f)
+{
+	const struct ovx_network *net;
+
+	if (ep->flags & OVX_EP_F_NET_ALLOW_ALL)
+		return 0;
+	net = bpf_map_lookup_elem(&networks, &vni);
+	if (!net)
+		return -OVX_DROP_UNKNOWN_VNI;
+	return policy_check(net, vni, src_id, dst_id, f);
 }
 
 #endif /* OVX_BPF_POLICY_H_ */

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "maps/dataplane_maps.h"
 #include "tests/bpf/packet_test.h"
 
 namespace ovx::testing {
@@ -360,6 +361,26 @@ TEST_F(PolicyTest, DropEventCarriesTheFlow) {
   EXPECT_EQ(ev->daddr[0], kIpB.s_addr);
   EXPECT_EQ(ntohs(ev->sport), 41000);
   EXPECT_EQ(ntohs(ev->dport), 54);
+}
+
+// The controller marks the endpoints of open networks; the programs then
+// allow without reading `networks` at all (its entry is gone here, and the
+// network is deny), on both paths. Unmarked endpoints keep reading it.
+TEST_F(PolicyTest, EndpointMarkedOpenIsAllowedWithoutTheNetworkLookup) {
+  ovx_endpoint_key key = ovx::maps::EndpointKey(kVniBlue, kIpB);
+  ovx_endpoint b{};
+  ASSERT_EQ(bpf_map_lookup_elem(fds().endpoints, &key, &b), 0);
+  ASSERT_EQ(b.flags & OVX_EP_F_NET_ALLOW_ALL, 0u);
+  b.flags |= OVX_EP_F_NET_ALLOW_ALL;
+  ASSERT_EQ(bpf_map_update_elem(fds().endpoints, &key, &b, BPF_EXIST), 0);
+  uint32_t vni = kVniBlue;
+  ASSERT_EQ(bpf_map_delete_elem(fds().networks, &vni), 0);
+
+  Send("A->B tcp 5433", Hook::kTc, AtoB(Tcp(40000, 5433)), OVX_FWD_LOCAL);
+  Send("D->B udp 54", Hook::kXdp, DtoB(Udp(40000, 54)), OVX_FWD_DECAP);
+  EXPECT_EQ(ConntrackEntries(), 0);
+  Send("A->C unmarked", Hook::kTc, AtoC(Udp(40000, 1000)),
+       OVX_DROP_UNKNOWN_VNI);
 }
 
 TEST_F(PolicyTest, NetworkMissingFromTheMapDropsOnEgress) {
