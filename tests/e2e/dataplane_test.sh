@@ -35,6 +35,7 @@ underlay_check
 heading "attach ovx and fill the maps"
 for h in h1 h2; do
   ovx_attach_host "$h"
+  expect_ingress "$h"
 done
 for c in "${CONTAINERS[@]}"; do
   ovx_attach_endpoint "$c"

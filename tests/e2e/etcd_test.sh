@@ -15,9 +15,9 @@
 #
 # etcd runs in the switch namespace (unique to this run, so its ports are
 # free by construction) on addresses of br0, so hosts' controllers reach it
-# over their underlay eth0 through ovx's XDP, as on real machines. Its data
-# dirs live in the run dir; lib.sh's cleanup kills it (process group) and
-# removes them, also on failure.
+# over their underlay eth0 through ovx's underlay programs, as on real
+# machines. Its data dirs live in the run dir; lib.sh's cleanup kills it
+# (process group) and removes them, also on failure.
 #
 #   switch br0: etcd 192.168.50.254 (phase 1-3), .251-.253 (phase 4)
 #    |-- h1 192.168.50.1: a1 10.10.0.1 (blue, 100)  b1 10.20.0.1 (red, 200)

@@ -43,6 +43,7 @@ bridge -n "$lxns" fdb show dev vxlan100 | sed 's/^/  lx fdb: /'
 
 heading "ovx side: attach, maps (lx is a VTEP, l1 a remote endpoint)"
 ovx_attach_host ov
+expect_ingress ov
 ovx_attach_endpoint o1
 mapfill_topology
 mapfill ov dump endpoints | sed 's/^/  ov endpoints: /'

@@ -560,8 +560,9 @@ capture_stop() {
 
 # wire_capture_start NAME: captures what every host sends on its underlay
 # eth0 (tcpdump -Q out). Together that is everything the wire carries, seen
-# before the receiver's XDP: a capture of the receiving side would show
-# packets ovx has already decapsulated. Sets WIRE_PCAPS.
+# before the receiver's programs: with XDP ingress a capture of the
+# receiving side would show packets ovx has already decapsulated. Sets
+# WIRE_PCAPS.
 WIRE_PIDS=()
 WIRE_PCAPS=()
 wire_capture_start() {
@@ -639,8 +640,8 @@ ovx_loader() {
 
 # ovx_attach_host HOST [extra loader flags]: XDP/TC on the underlay. The
 # variant under test comes from OVX_XDP_MODE (native|skb, default native)
-# OVX_DECAP_DELIVERY (tc|xdp, default the loader's) and OVX_INGRESS (xdp|tc,
-# default the loader's).
+# OVX_DECAP_DELIVERY (tc|xdp, default the loader's) and OVX_INGRESS
+# (auto|xdp|tc, default the loader's auto: tc on these veth underlays).
 ovx_attach_host() {
   local h=$1
   shift
@@ -650,6 +651,32 @@ ovx_attach_host() {
   ovx_loader "$h" attach --iface=eth0 --vtep="${HOST_VTEP[$h]}" \
     --bpffs="${HOST_BPFFS[$h]}" "${flags[@]}" "$@" >>"$RUN_DIR/logs/loader-$h.log" 2>&1 ||
     die "ovx-loader attach on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
+}
+
+# expected_ingress: the hook ovx_attach_host gets on these veth underlays:
+# OVX_INGRESS when forced, else what the loader's auto picks (xdp when
+# XDP-only options are set, tc for a veth).
+expected_ingress() {
+  case ${OVX_INGRESS:-auto} in
+    xdp | tc) echo "$OVX_INGRESS" ;;
+    *) if [[ ${OVX_XDP_MODE:-} == skb || ${OVX_DECAP_DELIVERY:-} == xdp ]]; then
+         echo xdp
+       else
+         echo tc
+       fi ;;
+  esac
+}
+
+# expect_ingress HOST: the loader said which hook it chose, status shows
+# it in use, and ovx's XDP program is on the underlay exactly with xdp.
+expect_ingress() {
+  local h=$1 want status xdp_rows
+  want=$(expected_ingress)
+  check "$h: attach logged 'ingress: $want (...)'"     grep -q "^ingress: $want (" "$RUN_DIR/logs/loader-$h.log"
+  status=$(ovx_status_json "$h")
+  check "$h: status shows ingress $want"     test "$(jq -r .config.ingress <<<"$status")" = "$want"
+  xdp_rows=$(jq '[.interfaces[] | select(.hook == "xdp")] | length' <<<"$status")
+  check "$h: $([[ $want == xdp ]] && echo one || echo no) XDP program on eth0"     test "$xdp_rows" -eq "$([[ $want == xdp ]] && echo 1 || echo 0)"
 }
 
 # ovx_attach_endpoint CONTAINER: TC on the container's host-side veth.
@@ -677,8 +704,9 @@ ovxctl() {
 
 # etcd_start: a real single-member etcd for this run, listening on the
 # underlay in the switch namespace (br0 gets 192.168.50.254), so hosts'
-# controllers reach it over their eth0 (through ovx's XDP, which must pass
-# it untouched) and nothing collides with another etcd on this machine.
+# controllers reach it over their eth0 (through ovx's underlay programs,
+# which must pass it untouched) and nothing collides with another etcd on
+# this machine.
 # Sets REGISTRY=etcd://192.168.50.254:2379. Needs underlay_switch first.
 ETCD_IP=192.168.50.254
 etcd_start() {
