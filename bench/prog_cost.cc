@@ -22,6 +22,7 @@
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "tc_endpoint.skel.h"
+#include "tc_underlay.skel.h"
 #include "xdp_underlay.skel.h"
 
 namespace ovx::bench {
@@ -155,6 +156,9 @@ struct XdpSkelDeleter {
 struct TcSkelDeleter {
   void operator()(tc_endpoint* s) const { tc_endpoint__destroy(s); }
 };
+struct TcUnderlaySkelDeleter {
+  void operator()(tc_underlay* s) const { tc_underlay__destroy(s); }
+};
 
 ovx_config Config(const ProgCostOptions& o, uint32_t underlay_ifindex,
                   uint32_t flags) {
@@ -180,6 +184,20 @@ absl::StatusOr<std::unique_ptr<xdp_underlay, XdpSkelDeleter>> LoadXdp(
   skel->rodata->ovx_cfg = cfg;
   if (int err = xdp_underlay__load(skel.get()); err)
     return Errno(-err, "load xdp_underlay");
+  return skel;
+}
+
+// tc_underlay as --ingress=tc runs it: checks, decapsulation, delivery.
+absl::StatusOr<std::unique_ptr<tc_underlay, TcUnderlaySkelDeleter>>
+LoadTcIngress(const ProgCostOptions& o, const ovx_config& cfg) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+              .pin_root_path = o.bpffs.c_str());
+  std::unique_ptr<tc_underlay, TcUnderlaySkelDeleter> skel(
+      tc_underlay__open_opts(&open_opts));
+  if (!skel) return Errno(errno, "open tc_underlay");
+  skel->rodata->ovx_cfg = cfg;
+  if (int err = tc_underlay__load(skel.get()); err)
+    return Errno(-err, "load tc_underlay");
   return skel;
 }
 
@@ -452,6 +470,8 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   if (!xdp_tc.ok()) return xdp_tc.status();
   auto xdp_x = LoadXdp(o, Config(o, *ul_if, OVX_CFG_F_XDP_DELIVER));
   if (!xdp_x.ok()) return xdp_x.status();
+  auto tc_in = LoadTcIngress(o, Config(o, *ul_if, OVX_CFG_F_TC_INGRESS));
+  if (!tc_in.ok()) return tc_in.status();
   auto nop_tc = LoadTrivial(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
   if (!nop_tc.ok()) return nop_tc.status();
   auto nop_xdp = LoadTrivial(BPF_PROG_TYPE_XDP, XDP_PASS);
@@ -469,6 +489,9 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   const Target xdp_x_prog{bpf_program__fd((*xdp_x)->progs.ovx_xdp_underlay),
                           true, *ul_if};
   const Target xdp_nop{nop_xdp->get(), true, *ul_if};
+  const Target tc_in_prog{bpf_program__fd((*tc_in)->progs.ovx_tc_underlay),
+                          false, *ul_if};
+  const Target tc_ul_nop{nop_tc->get(), false, *ul_if};
 
   const Bytes to_remote = InnerFrame(kMacC2, kMacC1, kIpC1, kIpC2);
   const Bytes to_local = InnerFrame(kMacC3, kMacC1, kIpC1, kIpC3);
@@ -529,6 +552,12 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        &xdp_nop,
        &vxlan_in,
        {OVX_DIR_INGRESS, OVX_FWD_DECAP}},
+      {"decap-tcin",
+       "tc_underlay(--ingress=tc)",
+       &tc_in_prog,
+       &tc_ul_nop,
+       &vxlan_in,
+       {OVX_DIR_INGRESS, OVX_FWD_DECAP_PEER}},
       {"drop-unknown-vtep",
        "xdp_underlay",
        &xdp_tc_prog,
