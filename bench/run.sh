@@ -2,7 +2,7 @@
 # bench/run.sh - the ovx benchmark suite, in one go, on this machine.
 #
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
-#                [--paths=plain,kvxlan,ovx,ovx-tcin,ovx-xdp,ovx-gro]
+#                [--paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp,ovx-gro]
 #                [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation]
@@ -33,7 +33,7 @@ rounds=
 duration=
 out_dir=$here/results
 build_dir=${OVX_BUILD_DIR:-$root/build}
-paths=plain,kvxlan,ovx,ovx-tcin,ovx-xdp,ovx-gro
+paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp,ovx-gro
 profiles=veth,nic
 skip_net=0
 skip_prog=0
@@ -80,8 +80,8 @@ needs_ovx=0
 for p in "${PATHS[@]}"; do
   case $p in
     plain | kvxlan) ;;
-    ovx | ovx-tcin | ovx-xdp | ovx-gro) needs_ovx=1 ;;
-    *) die "unknown path $p (plain, kvxlan, ovx, ovx-tcin, ovx-xdp, ovx-gro)" ;;
+    ovx | ovx-xdpin | ovx-xdp | ovx-gro) needs_ovx=1 ;;
+    *) die "unknown path $p (plain, kvxlan, ovx, ovx-xdpin, ovx-xdp, ovx-gro)" ;;
   esac
 done
 for prof in "${PROFILES[@]}"; do
@@ -103,7 +103,7 @@ trap 'exit 130' INT TERM
 
 declare -A PROFILE_NOTES=(
   [veth]="veth underlay, MTU 1500, offloads at veth defaults (TSO/GSO on)"
-  [nic]="veth underlay, MTU 1500, tso/gso/gro off on the underlay, as a real NIC without offloads"
+  [nic]="veth underlay, MTU 1500, tso/gso off and gro on on the underlay, as a real NIC without segmentation offloads"
 )
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -119,9 +119,9 @@ if ((!skip_net)); then
         plain) topo_plain "$profile" ;;
         kvxlan) topo_kvxlan "$profile" ;;
         ovx) topo_ovx "$profile" ovx tc ;;
-        ovx-xdp) topo_ovx "$profile" ovx-xdp xdp ;;
-        ovx-gro) topo_ovx "$profile" ovx-gro tc gro ;;
-        ovx-tcin) topo_ovx "$profile" ovx-tcin tc "" tc ;;
+        ovx-xdp) topo_ovx "$profile" ovx-xdp xdp "" xdp ;;
+        ovx-gro) topo_ovx "$profile" ovx-gro tc gro xdp ;;
+        ovx-xdpin) topo_ovx "$profile" ovx-xdpin tc "" xdp ;;
       esac
     done
     for p in "${PATHS[@]}"; do

@@ -11,13 +11,14 @@
 #           (what Docker's overlay driver and Flannel's vxlan backend do).
 #   ovx     ovx-loader on the underlay and on vc*, maps filled by
 #           ovx-test-mapfill; no vxlan device, no bridge. Loader defaults:
-#           XDP ingress (XDP checks and decapsulates, tc redirects).
-#   ovx-tcin ovx with --ingress=tc (TC-only ingress on the underlay, no XDP:
-#           GSO packets cross the veth whole and are decapsulated once).
-#   ovx-xdp ovx with --decap-delivery=xdp (XDP ingress, XDP_REDIRECT into the
-#           veth; needs GRO on the container's eth0 for NAPI).
-#   ovx-gro ovx (tc delivery) with GRO on the underlay and the container's
-#           eth0.
+#           --ingress=auto, which is TC ingress on this veth underlay (no
+#           XDP: GSO packets cross the veth whole and are decapsulated once).
+#   ovx-xdpin ovx with --ingress=xdp (XDP checks and decapsulates, tc
+#           redirects): what auto picks on a physical NIC.
+#   ovx-xdp ovx with --ingress=xdp --decap-delivery=xdp (XDP_REDIRECT into
+#           the veth; needs GRO on the container's eth0 for NAPI).
+#   ovx-gro ovx with --ingress=xdp (tc delivery) and GRO on the underlay and
+#           the container's eth0.
 # Underlay 192.168.77.1/.2; overlay containers get MTU underlay-50.
 
 UL1=192.168.77.1
@@ -48,8 +49,9 @@ topo_base() {
   for h in "$h1" "$h2"; do
     ip -n "$h" link set ul0 mtu 1500
     if [[ $profile == nic ]]; then
-      # Closer to a real NIC: no segmentation offloads on the underlay.
-      nsx "$h" ethtool -K ul0 tso off gso off gro off >/dev/null 2>&1 ||
+      # Closer to a real NIC: no segmentation offloads on the underlay, and
+      # GRO on, as a NIC driver has it by default.
+      nsx "$h" ethtool -K ul0 tso off gso off gro on >/dev/null 2>&1 ||
         die "$p: ethtool -K ul0 on $h"
     fi
     ip -n "$h" link set ul0 up
@@ -108,7 +110,7 @@ topo_teardown() { bench_teardown; }
 # topo_ovx PROFILE PATHNAME tc|xdp [gro] [INGRESS]: INGRESS is ovx-loader's
 # --ingress (default: the loader's); "gro" turns GRO on in the
 # containers' eth0 (always on for xdp delivery, which needs it) and on the
-# underlay (which the nic profile otherwise keeps off).
+# underlay (where the veth profile has veth's default, GRO off).
 topo_ovx() {
   local profile=$1 p=$2 delivery=$3 gro=${4:-} ingress=${5:-}
   topo_base "$p" "$profile" 1450
@@ -120,6 +122,9 @@ topo_ovx() {
     nsx "$h" "$OVX_LOADER" attach --iface=ul0 --vtep="$local_ul" --bpffs="$fs" \
       --decap-delivery="$delivery" ${ingress:+--ingress="$ingress"} >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
       die "$p: ovx-loader attach ul0 on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    # The hook measured is the one the path names (auto is tc on a veth).
+    grep -q "^ingress: ${ingress:-tc} (" "$BENCH_TMP/$p-h$i-loader.log" ||
+      die "$p: ingress on h$i is not ${ingress:-tc}: $(head -1 "$BENCH_TMP/$p-h$i-loader.log")"
     nsx "$h" "$OVX_LOADER" attach --iface=vc$i --endpoint --bpffs="$fs" \
       >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
       die "$p: ovx-loader attach vc$i on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
