@@ -21,6 +21,11 @@ DEFINE_string(endpoints, "1,1000,100000", "endpoints-map sizes to time at");
 DEFINE_uint32(iterations, 20000, "runs per case (and as many baseline runs)");
 
 int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "ovx_prog_cost --bpffs=DIR [--underlay=IF --endpoint=IF --peer=IF]\n"
+      "Times each program path with BPF_PROG_TEST_RUN on a fresh packet per\n"
+      "run, minus a trivial program of the same type, and prints JSON. Needs\n"
+      "root and the interfaces bench/lib/prog_cost.sh creates.");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   ovx::bench::ProgCostOptions options;
   options.bpffs = FLAGS_bpffs;

@@ -154,6 +154,11 @@ absl::StatusOr<nlohmann::json> Run() {
 }  // namespace ovx::bench
 
 int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "ovx_propagation --bpffs=DIR --ovxctl=PATH --registry=URL "
+      "[--changes=N]\n"
+      "Times ovxctl endpoint add/rm until a node's pinned endpoints map has "
+      "the change (run by bench/propagation.sh).");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (FLAGS_bpffs.empty() || FLAGS_ovxctl.empty() || FLAGS_registry.empty() ||
       FLAGS_changes == 0) {

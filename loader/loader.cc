@@ -295,17 +295,11 @@ IngressChoice ChooseIngress(
   if (!name.ok()) {
     return {IngressHook::kXdp,
             absl::StrCat("auto: driver unknown (", name.status().message(),
-                         "); XDP, as for any driver but veth and "
-                         "virtio_net")};
+                         "); XDP, as for any driver but veth")};
   }
   if (*name == "veth") {
     return {IngressHook::kTc,
             "auto: driver veth; XDP on a veth disables GSO on its peer"};
-  }
-  if (*name == "virtio_net") {
-    return {IngressHook::kTc,
-            "auto: driver virtio_net; XDP on virtio_net turns the guest's "
-            "TSO/GRO offloads off"};
   }
   return {IngressHook::kXdp, absl::StrCat("auto: driver ", *name,
                                           "; XDP drops before an skb exists")};

@@ -74,11 +74,13 @@ struct IngressChoice {
 
 // The hook for options.ingress. kXdp and kTc are forced. kAuto picks kXdp
 // when an XDP-only option is set (--decap-delivery=xdp, --xdp-mode=skb),
-// else asks driver() for the underlay's driver name: kTc for "veth" and
-// "virtio_net", which must give up segmentation offloads under a native XDP
-// program (on a veth TCP is 2.4-2.6x slower with XDP ingress,
-// docs/performance.md "Ingress hook: XDP vs TC"); kXdp for any other
-// driver, and when driver() fails (the log line says so).
+// else asks driver() for the underlay's driver name: kTc for "veth", whose
+// peer loses GSO under a native XDP program and whose XDP copies every skb
+// (TCP 2.4-2.6x slower with XDP ingress, docs/performance.md "Ingress
+// hook"); kXdp for any other driver, the design's hook, and when driver()
+// fails (the log line says so). virtio_net stays XDP: it gives up receive
+// offloads for XDP, but XDP decapsulates before GRO, which TC cannot, and
+// nothing here can measure which weighs more.
 IngressChoice ChooseIngress(
     const UnderlayOptions& options,
     absl::FunctionRef<absl::StatusOr<std::string>()> driver);

@@ -93,7 +93,7 @@ IngressChoice ChooseWith(const UnderlayOptions& options,
   return ChooseIngress(options, [&] { return driver; });
 }
 
-TEST(ChooseIngressTest, AutoPicksTcForVethAndVirtioOnly) {
+TEST(ChooseIngressTest, AutoPicksTcForVethOnly) {
   UnderlayOptions o;  // ingress: auto
   struct Case {
     const char* driver;
@@ -102,9 +102,8 @@ TEST(ChooseIngressTest, AutoPicksTcForVethAndVirtioOnly) {
   } cases[] = {
       {"veth", IngressHook::kTc,
        "auto: driver veth; XDP on a veth disables GSO on its peer"},
-      {"virtio_net", IngressHook::kTc,
-       "auto: driver virtio_net; XDP on virtio_net turns the guest's TSO/GRO "
-       "offloads off"},
+      {"virtio_net", IngressHook::kXdp,
+       "auto: driver virtio_net; XDP drops before an skb exists"},
       {"ixgbe", IngressHook::kXdp,
        "auto: driver ixgbe; XDP drops before an skb exists"},
       {"mlx5_core", IngressHook::kXdp,
@@ -127,7 +126,7 @@ TEST(ChooseIngressTest, AutoFallsBackToXdpWhenTheDriverIsUnknown) {
   EXPECT_EQ(choice.hook, IngressHook::kXdp);
   EXPECT_EQ(FormatIngressChoice(choice),
             "ingress: xdp (auto: driver unknown (ETHTOOL_GDRVINFO on eth0: No "
-            "such device); XDP, as for any driver but veth and virtio_net)");
+            "such device); XDP, as for any driver but veth)");
 }
 
 TEST(ChooseIngressTest, ForcedHooksAndXdpOnlyOptionsSkipTheDriver) {
