@@ -65,13 +65,30 @@ measure_tcp() {
   fi
 }
 
+# Keeps every CPU out of its idle state while a latency test runs: one
+# SCHED_IDLE spinner per CPU, which yields to any other task. On this VM a
+# CPU woken from idle takes ~50 us, so on a quiet machine every path's RTT
+# was ~110 us and the paths could not be told apart (on a busy one, ~9 us).
+# Prints the spinners' pids; they run in NS, so teardown kills them too.
+cpus_awake_start() {  # cpus_awake_start NS
+  local ns=$1 cpu
+  for ((cpu = 0; cpu < $(nproc); cpu++)); do
+    bg_start "$ns" /dev/null taskset -c "$cpu" chrt --idle 0 \
+      sh -c 'while :; do :; done'
+  done
+}
+
 # measure_rr PROFILE PATH ROUND DURATION: TCP ping-pong round-trip p50/p99 (us).
 measure_rr() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 out
+  local profile=$1 p=$2 round=$3 dur=$4 c1 out spinners rc
   c1=$(ns_of "$p" c1); out="$BENCH_TMP/sockperf.txt"
+  spinners=$(cpus_awake_start "$c1")
   timeout $((dur + 30)) ip netns exec "$c1" sockperf pp --tcp -i "${TOPO_DST[$p]}" \
-    -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1 ||
-    die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
+    -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1
+  rc=$?
+  # shellcheck disable=SC2086 # one pid per word
+  kill $spinners 2>/dev/null
+  ((rc == 0)) || die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
   local p50 p99
   p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$out")
   p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' "$out")
