@@ -4,6 +4,12 @@
 
 IPERF_PORT=5201
 SOCKPERF_PORT=11111
+# The latency test's client and server share one CPU, so a round trip is
+# the path's own work and two context switches. Across CPUs this VM adds
+# its wake-up cost: on a quiet machine ~50 us whenever the other CPU was
+# idle (every path ~110 us at 13:28 UTC), and one SCHED_IDLE spinner per
+# CPU (tried at 14:02) still left rounds at 10 us and 50 us on any path.
+RR_CPU=0
 UDP_RATE_PORT=5301
 
 sample() {  # sample PROFILE PATH METRIC ROUND VALUE
@@ -22,7 +28,7 @@ servers_start() {  # servers_start PATH: iperf3 and sockperf servers in c2
   c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
   bg_start "$c2" "$BENCH_TMP/$p-iperf3-server.log" iperf3 -s -p $IPERF_PORT >/dev/null
   bg_start "$c2" "$BENCH_TMP/$p-sockperf-server.log" \
-    sockperf sr --tcp -i "$dst" -p $SOCKPERF_PORT >/dev/null
+    taskset -c $RR_CPU sockperf sr --tcp -i "$dst" -p $SOCKPERF_PORT >/dev/null
 }
 
 # path_check PATH CMTU: full-size DF ping and a byte-exact TCP transfer.
@@ -65,30 +71,13 @@ measure_tcp() {
   fi
 }
 
-# Keeps every CPU out of its idle state while a latency test runs: one
-# SCHED_IDLE spinner per CPU, which yields to any other task. On this VM a
-# CPU woken from idle takes ~50 us, so on a quiet machine every path's RTT
-# was ~110 us and the paths could not be told apart (on a busy one, ~9 us).
-# Prints the spinners' pids; they run in NS, so teardown kills them too.
-cpus_awake_start() {  # cpus_awake_start NS
-  local ns=$1 cpu
-  for ((cpu = 0; cpu < $(nproc); cpu++)); do
-    bg_start "$ns" /dev/null taskset -c "$cpu" chrt --idle 0 \
-      sh -c 'while :; do :; done'
-  done
-}
-
 # measure_rr PROFILE PATH ROUND DURATION: TCP ping-pong round-trip p50/p99 (us).
 measure_rr() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 out spinners rc
+  local profile=$1 p=$2 round=$3 dur=$4 c1 out
   c1=$(ns_of "$p" c1); out="$BENCH_TMP/sockperf.txt"
-  spinners=$(cpus_awake_start "$c1")
-  timeout $((dur + 30)) ip netns exec "$c1" sockperf pp --tcp -i "${TOPO_DST[$p]}" \
-    -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1
-  rc=$?
-  # shellcheck disable=SC2086 # one pid per word
-  kill $spinners 2>/dev/null
-  ((rc == 0)) || die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
+  timeout $((dur + 30)) ip netns exec "$c1" taskset -c $RR_CPU sockperf pp --tcp \
+    -i "${TOPO_DST[$p]}" -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1 ||
+    die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
   local p50 p99
   p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$out")
   p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' "$out")
