@@ -174,44 +174,39 @@ ovx_config Config(const ProgCostOptions& o, uint32_t underlay_ifindex,
   return cfg;
 }
 
-absl::StatusOr<std::unique_ptr<xdp_underlay, XdpSkelDeleter>> LoadXdp(
-    const ProgCostOptions& o, const ovx_config& cfg) {
+// Opens one of the skeletons with maps pinned under o.bpffs, sets its
+// ovx_cfg and loads it.
+template <typename Skel, typename Deleter>
+absl::StatusOr<std::unique_ptr<Skel, Deleter>> LoadSkel(
+    const ProgCostOptions& o, const ovx_config& cfg, absl::string_view name,
+    Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*)) {
   LIBBPF_OPTS(bpf_object_open_opts, open_opts,
               .pin_root_path = o.bpffs.c_str());
-  std::unique_ptr<xdp_underlay, XdpSkelDeleter> skel(
-      xdp_underlay__open_opts(&open_opts));
-  if (!skel) return Errno(errno, "open xdp_underlay");
+  std::unique_ptr<Skel, Deleter> skel(open(&open_opts));
+  if (!skel) return Errno(errno, absl::StrCat("open ", name));
   skel->rodata->ovx_cfg = cfg;
-  if (int err = xdp_underlay__load(skel.get()); err)
-    return Errno(-err, "load xdp_underlay");
+  if (int err = load(skel.get()); err)
+    return Errno(-err, absl::StrCat("load ", name));
   return skel;
+}
+
+absl::StatusOr<std::unique_ptr<xdp_underlay, XdpSkelDeleter>> LoadXdp(
+    const ProgCostOptions& o, const ovx_config& cfg) {
+  return LoadSkel<xdp_underlay, XdpSkelDeleter>(
+      o, cfg, "xdp_underlay", xdp_underlay__open_opts, xdp_underlay__load);
 }
 
 // tc_underlay as --ingress=tc runs it: checks, decapsulation, delivery.
 absl::StatusOr<std::unique_ptr<tc_underlay, TcUnderlaySkelDeleter>>
 LoadTcIngress(const ProgCostOptions& o, const ovx_config& cfg) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts,
-              .pin_root_path = o.bpffs.c_str());
-  std::unique_ptr<tc_underlay, TcUnderlaySkelDeleter> skel(
-      tc_underlay__open_opts(&open_opts));
-  if (!skel) return Errno(errno, "open tc_underlay");
-  skel->rodata->ovx_cfg = cfg;
-  if (int err = tc_underlay__load(skel.get()); err)
-    return Errno(-err, "load tc_underlay");
-  return skel;
+  return LoadSkel<tc_underlay, TcUnderlaySkelDeleter>(
+      o, cfg, "tc_underlay", tc_underlay__open_opts, tc_underlay__load);
 }
 
 absl::StatusOr<std::unique_ptr<tc_endpoint, TcSkelDeleter>> LoadTc(
     const ProgCostOptions& o, const ovx_config& cfg) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts,
-              .pin_root_path = o.bpffs.c_str());
-  std::unique_ptr<tc_endpoint, TcSkelDeleter> skel(
-      tc_endpoint__open_opts(&open_opts));
-  if (!skel) return Errno(errno, "open tc_endpoint");
-  skel->rodata->ovx_cfg = cfg;
-  if (int err = tc_endpoint__load(skel.get()); err)
-    return Errno(-err, "load tc_endpoint");
-  return skel;
+  return LoadSkel<tc_endpoint, TcSkelDeleter>(
+      o, cfg, "tc_endpoint", tc_endpoint__open_opts, tc_endpoint__load);
 }
 
 // The empty program each measurement is corrected by: r0 = verdict; exit.
