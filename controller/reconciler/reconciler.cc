@@ -176,7 +176,10 @@ ReconcileResult Reconciler::Apply(const DataplaneState& desired,
   ReconcileResult result;
   Applier applier(desired, current_, log_, result);
   // What is referenced goes in first (a network before its endpoints, a
-  // VTEP before the endpoints behind it) and leaves last. Allow rules go in
+  // VTEP before the endpoints behind it) and leaves last. Decapsulation
+  // relies on it: it accepts a packet whose inner source is a remote
+  // endpoint behind the outer source without looking the VTEP up again
+  // (bpf/lib/decap.h). Allow rules go in
   // before the endpoints they allow and leave after them, so a deny network
   // never drops traffic that both states allow.
   applier.Puts(policy);
