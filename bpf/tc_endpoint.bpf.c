@@ -119,7 +119,6 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	if (!dst)
 		return -OVX_DROP_NO_ENDPOINT;
 	t->dst_identity = dst->identity;
-	ports = l4_ports(&c, ip);
 
 	ret = endpoint_policy(dst, vni, self->identity, dst->identity, &flow);
 	if (ret < 0)
@@ -139,9 +138,12 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	/* Everything needed from the old headers, before they move. */
 	tos = ip->tos;
 	hash = skb->hash;
-	if (!hash)
+	if (!hash) {
+		/* Only packets without a socket's hash pay for the ports. */
+		ports = l4_ports(&c, ip);
 		hash = vxlan_flow_hash(ip->saddr, ip->daddr, ip->protocol,
 				       ports);
+	}
 	sport = vxlan_sport(hash);
 	/* Inner source is the container's own MAC (checked above). */
 	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, dst->mac,
