@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * policy.h - policy_check(), the one place both directions ask whether a
- * packet may pass, endpoint_policy() in front of it, and flow_parse() which
- * fills the struct ovx_flow it takes. Networks without
- * OVX_NET_F_POLICY_DENY allow everything without a policy lookup. In a deny network a fresh conntrack entry for the flow (original
- * direction) or its reverse (a reply) allows; otherwise the policy LPM trie
- * decides, once per connection, and an allowed flow gets a conntrack entry.
- * Returns 0 to allow or -OVX_DROP_POLICY.
+ * policy.h - endpoint_policy(), the one place both directions ask whether a
+ * packet may pass, policy_check() behind it for deny networks, and
+ * flow_parse() which fills the struct ovx_flow they take. Networks without
+ * OVX_NET_F_POLICY_DENY allow everything without a policy lookup. In a
+ * deny network a fresh conntrack entry for the flow (original direction)
+ * or its reverse (a reply) allows; otherwise the policy LPM trie decides,
+ * once per connection, and an allowed flow gets a conntrack entry.
  */
 #ifndef OVX_BPF_POLICY_H_
 #define OVX_BPF_POLICY_H_
@@ -138,8 +138,20 @@ static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now, __u8 proto)
 	return 1;
 }
 
-static __always_inline int policy_check(const struct ovx_network *net,
-					__u32 vni, __u32 src_id, __u32 dst_id,
+/* The conntrack key's addresses and ports: the flow as first seen, or
+ * (reply) as its reply carries them. */
+static __always_inline void ct_key_flow(struct ovx_ct_key *ct,
+					const struct ovx_flow *f, int reply)
+{
+	ct->sport = reply ? f->dport : f->sport;
+	ct->dport = reply ? f->sport : f->dport;
+	ct->saddr[0] = reply ? f->daddr : f->saddr;
+	ct->daddr[0] = reply ? f->saddr : f->daddr;
+}
+
+/* The deny-network decision (see the top of this file). */
+static __always_inline int policy_check(__u32 vni, __u32 src_id,
+					__u32 dst_id,
 					const struct ovx_flow *f)
 {
 	struct ovx_ct_entry fresh = {};
@@ -148,37 +160,25 @@ static __always_inline int policy_check(const struct ovx_network *net,
 	__u32 rule_id = 0;
 	__u64 now;
 
-	if (!(net->flags & OVX_NET_F_POLICY_DENY))
-		return 0;
-
 	/* Coarse clock (jiffies): enough for idle timeouts, cheaper. */
 	now = bpf_ktime_get_coarse_ns();
 	ct.vni = vni;
 	ct.family = OVX_AF_INET;
 	ct.proto = f->proto;
 	/* This flow as first seen (original direction)... */
-	ct.sport = f->sport;
-	ct.dport = f->dport;
-	ct.saddr[0] = f->saddr;
-	ct.daddr[0] = f->daddr;
+	ct_key_flow(&ct, f, 0);
 	e = bpf_map_lookup_elem(&conntrack, &ct);
 	if (e && ct_hit(e, now, f->proto))
 		return 0;
 	/* ... or the reply of one. */
-	ct.sport = f->dport;
-	ct.dport = f->sport;
-	ct.saddr[0] = f->daddr;
-	ct.daddr[0] = f->saddr;
+	ct_key_flow(&ct, f, 1);
 	e = bpf_map_lookup_elem(&conntrack, &ct);
 	if (e && ct_hit(e, now, f->proto))
 		return 0;
 
 	if (!policy_allows(vni, src_id, dst_id, f, &rule_id))
 		return -OVX_DROP_POLICY;
-	ct.sport = f->sport;
-	ct.dport = f->dport;
-	ct.saddr[0] = f->saddr;
-	ct.daddr[0] = f->daddr;
+	ct_key_flow(&ct, f, 0);
 	fresh.last_seen_ns = now;
 	fresh.rule_id = rule_id;
 	/* Best effort: a failed insert only means the next packet asks the
@@ -187,9 +187,10 @@ static __always_inline int policy_check(const struct ovx_network *net,
 	return 0;
 }
 
-/* policy_check() for a packet to or from ep, an endpoint of vni. An
+/* Whether a packet to or from ep, an endpoint of vni, may pass. An
  * endpoint of an open network (OVX_EP_F_NET_ALLOW_ALL) passes without
- * reading `networks`. Returns 0, -OVX_DROP_UNKNOWN_VNI or -OVX_DROP_POLICY. */
+ * reading `networks`; otherwise only a deny network asks policy_check().
+ * Returns 0, -OVX_DROP_UNKNOWN_VNI or -OVX_DROP_POLICY. */
 static __always_inline int endpoint_policy(const struct ovx_endpoint *ep,
 					   __u32 vni, __u32 src_id,
 					   __u32 dst_id,
@@ -202,7 +203,9 @@ static __always_inline int endpoint_policy(const struct ovx_endpoint *ep,
 	net = bpf_map_lookup_elem(&networks, &vni);
 	if (!net)
 		return -OVX_DROP_UNKNOWN_VNI;
-	return policy_check(net, vni, src_id, dst_id, f);
+	if (!(net->flags & OVX_NET_F_POLICY_DENY))
+		return 0;
+	return policy_check(vni, src_id, dst_id, f);
 }
 
 #endif /* OVX_BPF_POLICY_H_ */
