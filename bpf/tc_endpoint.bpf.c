@@ -91,9 +91,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	ip = cursor_pull(&c, sizeof(*ip));
 	if (!ip || ip->version != 4 || ip->ihl < 5)
 		return -OVX_DROP_MALFORMED;
-	t->saddr = ip->saddr;
-	t->daddr = ip->daddr;
-	t->proto = ip->protocol;
+	trace_ip(t, ip);
 	if (ip->ihl != 5)
 		return -OVX_DROP_IP_OPTIONS;
 	if (ip->saddr != self->addr[0])

@@ -10,6 +10,11 @@
 #ifndef OVX_BPF_COUNTERS_H_
 #define OVX_BPF_COUNTERS_H_
 
+/* First: the bpf/ headers below need its types. */
+#include <linux/bpf.h>
+
+#include <linux/ip.h>
+
 #include "lib/config.h"
 #include "lib/maps.h"
 
@@ -42,6 +47,15 @@ struct ovx_trace {
 	__u8 proto;
 	__u8 pad[3];
 };
+
+/* The trace's addresses and protocol, from an IPv4 header. */
+static __always_inline void trace_ip(struct ovx_trace *t,
+				     const struct iphdr *ip)
+{
+	t->saddr = ip->saddr;
+	t->daddr = ip->daddr;
+	t->proto = ip->protocol;
+}
 
 static __always_inline void count(__u32 dir, __u32 reason, __u64 bytes)
 {

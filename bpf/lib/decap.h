@@ -70,9 +70,7 @@ static __always_inline int sent_by(const struct ovx_endpoint *src, __be32 vtep,
 static __always_inline void trace_inner(struct ovx_trace *t,
 					const struct iphdr *iip)
 {
-	t->saddr = iip->saddr;
-	t->daddr = iip->daddr;
-	t->proto = iip->protocol;
+	trace_ip(t, iip);
 	t->sport = 0;
 	t->dport = 0;
 }
@@ -122,9 +120,7 @@ static __always_inline int vxlan_rx(struct cursor *c, struct ovx_trace *t,
 	if (udp->dest != bpf_htons(ovx_cfg.vxlan_port))
 		return OVX_PASS_NOT_OVERLAY;
 
-	t->saddr = ip->saddr;
-	t->daddr = ip->daddr;
-	t->proto = IPPROTO_UDP;
+	trace_ip(t, ip);
 	t->sport = udp->source;
 	t->dport = udp->dest;
 	if (frag & OVX_IP_MF)
