@@ -105,7 +105,8 @@
 	X(51, DROP_NOT_LOCAL, "not-local-endpoint")  /* decap dst not here */  \
 	X(52, DROP_BAD_META, "bad-xdp-metadata")     /* tc half without xdp */ \
 	X(53, DROP_ARP_INVALID, "arp-invalid")       /* ARP we will not answer */ \
-	X(54, DROP_FRAG_NEEDED, "frag-needed")       /* encap > underlay MTU */
+	X(54, DROP_FRAG_NEEDED, "frag-needed")       /* encap > underlay MTU */ \
+	X(55, DROP_KERNEL_DECAP, "kernel-decapsulated") /* tunnel GRO device */
 
 #define OVX_REASON_ENUM_ENTRY(code, name, text) OVX_##name = code,
 enum ovx_reason {
