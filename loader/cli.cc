@@ -28,12 +28,12 @@ absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   IngressChoice ingress = ResolveIngress(*options);
   out << FormatIngressChoice(ingress) << "\n";
   options->ingress = ingress.hook;
-  status = AttachUnderlay(*options);
-  if (status.ok()) {
-    out << "attached ovx to underlay " << f.iface << " (vtep " << f.vtep
-        << ", maps under " << f.bpffs << ")\n";
-  }
-  return status;
+  auto report = AttachUnderlay(*options);
+  if (!report.ok()) return report.status();
+  out << report->tunnel_gro << "\n";
+  out << "attached ovx to underlay " << f.iface << " (vtep " << f.vtep
+      << ", maps under " << f.bpffs << ")\n";
+  return absl::OkStatus();
 }
 
 absl::Status RunDetach(const CliFlags& f, std::ostream& out) {
@@ -116,10 +116,11 @@ const std::vector<Command>& Commands() {
        "  ovx-loader attach --iface=IF --vtep=IP [--xdp-mode=native|skb]\n"
        "      [--vxlan-port=4789] [--sport-range=49152-65535]\n"
        "      [--decap-delivery=tc|xdp] [--ingress=auto|xdp|tc]\n"
-       "      [--bpffs=DIR]\n"
+       "      [--[no]tunnel-gro] [--bpffs=DIR]\n"
        "    Underlay: XDP (through libxdp's dispatcher) and tc_underlay\n"
        "    (tcx) on IF, or tc_underlay alone (--ingress); maps created or\n"
-       "    reused under --bpffs. Prints the ingress hook and why.\n"
+       "    reused under --bpffs. Prints the ingress hook and why, and the\n"
+       "    tunnel GRO device (tc ingress only).\n"
        "    Idempotent; run it again after an upgrade to replace the\n"
        "    programs in place, or with another --ingress to switch hooks.\n"
        "  ovx-loader attach --endpoint --iface=VETH [--bpffs=DIR]\n"
@@ -178,6 +179,13 @@ std::string HelpText() {
       "                        xdp: XDP checks and decapsulates, drops\n"
       "                        before an skb exists (physical NICs);\n"
       "                        tc: tcx alone, GSO packets stay whole\n"
+      "  --[no]tunnel-gro      with tc ingress (default on): open a kernel\n"
+      "                        vxlan socket on the port, device\n"
+      "                        ovx-gro-PORT, only so that GRO merges\n"
+      "                        tunnelled TCP before tc_underlay (1.6x TCP on\n"
+      "                        a NIC-like underlay, docs/performance.md).\n"
+      "                        It never delivers: tc_tunnel_fence drops what\n"
+      "                        it decapsulates (kernel-decapsulated)\n"
       "  --endpoint            attach: the interface is a container's veth\n"
       "  --all                 detach: everything under --bpffs\n"
       "  --purge-maps          detach --all: remove the maps too\n"
@@ -247,6 +255,7 @@ absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
         "--decap-delivery=xdp needs --ingress=xdp (with --ingress=tc no XDP "
         "program runs)");
   }
+  options.tunnel_gro = f.tunnel_gro;
   absl::Status status = ValidateUnderlayOptions(options);
   if (!status.ok()) return status;
   return options;

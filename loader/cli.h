@@ -25,6 +25,7 @@ struct CliFlags {
   std::string sport_range = "49152-65535";
   std::string decap_delivery = "tc";
   std::string ingress = "auto";  // auto, xdp or tc
+  bool tunnel_gro = true;
   std::string bpffs = OVX_BPFFS_DEFAULT;
   bool endpoint = false;
   bool all = false;

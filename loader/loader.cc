@@ -21,12 +21,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "loader/kernel.h"
+#include "loader/tunnel_gro.h"
 #include "loader/xdp.h"
 #include "maps/abi/ovx_abi.h"
 #include "maps/dataplane_maps.h"
 #include "maps/pinned_map.h"
 // The skeletons use the ABI types without including the header.
 #include "tc_endpoint.skel.h"
+#include "tc_tunnel_fence.skel.h"
 #include "tc_underlay.skel.h"
 #include "xdp_underlay.skel.h"
 
@@ -37,6 +39,7 @@ struct SkelDeleter {
   void operator()(xdp_underlay* s) const { xdp_underlay__destroy(s); }
   void operator()(tc_underlay* s) const { tc_underlay__destroy(s); }
   void operator()(tc_endpoint* s) const { tc_endpoint__destroy(s); }
+  void operator()(tc_tunnel_fence* s) const { tc_tunnel_fence__destroy(s); }
 };
 template <typename T>
 using Skel = std::unique_ptr<T, SkelDeleter>;
@@ -240,6 +243,38 @@ absl::Status DetachAndUnpin(const std::string& pin) {
   return Unpin(pin);
 }
 
+// The tunnel port the pinned tc_underlay was loaded with (the default when
+// nothing is pinned), i.e. the port of this node's tunnel GRO device.
+uint16_t PinnedVxlanPort(const std::string& bpffs) {
+  if (auto prog = OpenPin(ProgPin(bpffs, kTcUnderlayName)); prog.ok()) {
+    auto state = ReadProgState(prog->get());
+    if (state.ok() && state->has_cfg) return state->cfg.vxlan_port;
+  }
+  return OVX_VXLAN_PORT_DEFAULT;
+}
+
+// With TC ingress, the tunnel GRO device (loader/tunnel_gro.h) with a
+// freshly loaded fence; with XDP ingress (decapsulation before GRO) or
+// when turned off, none.
+absl::StatusOr<std::string> ApplyTunnelGro(const UnderlayOptions& options,
+                                           bool tc_ingress) {
+  if (!tc_ingress || !options.tunnel_gro) {
+    absl::Status closed = CloseTunnelGro(options.vxlan_port);
+    if (!closed.ok()) return closed;
+    return std::string(tc_ingress ? "tunnel-gro: off (--notunnel-gro)"
+                                  : "tunnel-gro: off (XDP decapsulates "
+                                    "before GRO)");
+  }
+  auto fence =
+      OpenSkel(tc_tunnel_fence__open_opts, options.bpffs, "tc_tunnel_fence");
+  if (!fence.ok()) return fence.status();
+  if (tc_tunnel_fence__load(fence->get()) != 0) {
+    return LoadError(errno, "tc_tunnel_fence");
+  }
+  return OpenTunnelGro(options.vxlan_port,
+                       bpf_program__fd((*fence)->progs.ovx_tc_tunnel_fence));
+}
+
 absl::Status NotAttachedError(absl::string_view bpffs) {
   return absl::FailedPreconditionError(absl::StrCat(
       "no tc_endpoint program pinned under ", bpffs,
@@ -315,7 +350,7 @@ std::string FormatIngressChoice(const IngressChoice& choice) {
       choice.reason, ")");
 }
 
-absl::Status AttachUnderlay(const UnderlayOptions& options) {
+absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options) {
   absl::Status status = ValidateUnderlayOptions(options);
   if (!status.ok()) return status;
   status = CheckCurrentPrivileges();
@@ -382,6 +417,11 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
     auto removed = DetachXdp(*ifindex, options.iface);
     if (!removed.ok()) return removed.status();
   }
+  // After tc_underlay is in place: the kernel's socket opens behind it.
+  AttachReport report;
+  auto gro = ApplyTunnelGro(options, tc_ingress);
+  if (!gro.ok()) return gro.status();
+  report.tunnel_gro = *std::move(gro);
 
   auto endpoint = ChooseProg(bpf_program__fd((*tce)->progs.ovx_tc_endpoint),
                              ProgPin(bpffs, kTcEndpointName));
@@ -390,7 +430,9 @@ absl::Status AttachUnderlay(const UnderlayOptions& options) {
     status = ReplacePin(endpoint->fd.get(), ProgPin(bpffs, kTcEndpointName));
     if (!status.ok()) return status;
   }
-  return UpdateEndpointLinks(bpffs, *endpoint);
+  status = UpdateEndpointLinks(bpffs, *endpoint);
+  if (!status.ok()) return status;
+  return report;
 }
 
 absl::Status AttachEndpoint(absl::string_view bpffs_view,
@@ -421,6 +463,11 @@ absl::Status Detach(absl::string_view bpffs_view, absl::string_view iface) {
   auto lock = LockRoot(bpffs);
   if (!lock.ok()) return lock.status();
   bool found = false;
+  // The tunnel GRO device goes before the underlay program it sits behind.
+  if (OpenPin(LinkPin(bpffs, kUnderlayLinkPrefix, iface)).ok()) {
+    absl::Status closed = CloseTunnelGro(PinnedVxlanPort(bpffs));
+    if (!closed.ok()) return closed;
+  }
   for (absl::string_view prefix : {kEndpointLinkPrefix, kUnderlayLinkPrefix}) {
     std::string pin = LinkPin(bpffs, prefix, iface);
     absl::Status status = DetachAndUnpin(pin);
@@ -452,6 +499,7 @@ absl::Status DetachAll(absl::string_view bpffs_view,
   auto keep_first = [&first](absl::Status status) {
     if (first.ok()) first = std::move(status);
   };
+  keep_first(CloseTunnelGro(PinnedVxlanPort(bpffs)));
   // The underlay's XDP program: where the pinned config says it is.
   if (auto prog = OpenPin(ProgPin(bpffs, kTcUnderlayName)); prog.ok()) {
     auto state = ReadProgState(prog->get());

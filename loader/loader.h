@@ -62,6 +62,8 @@ struct UnderlayOptions {
   uint16_t sport_max = OVX_SPORT_MAX_DEFAULT;
   bool xdp_deliver = false;  // decap delivery by XDP_REDIRECT, not TC
   IngressHook ingress = IngressHook::kAuto;
+  // With TC ingress: the tunnel GRO device (loader/tunnel_gro.h).
+  bool tunnel_gro = true;
 };
 
 // Validates options without touching the kernel (VTEP, ports, range).
@@ -94,21 +96,28 @@ std::string FormatIngressChoice(const IngressChoice& choice);
 // libxdp's dispatcher (when ResolveIngress picks kXdp; with kTc ovx's XDP
 // program is removed instead) and tc_underlay by tcx on options.iface, pins the
 // TC programs and switches every pinned endpoint link to the new tc_endpoint.
-absl::Status AttachUnderlay(const UnderlayOptions& options);
+// With TC ingress, also (re)opens the tunnel GRO device behind tc_underlay
+// (tunnel_gro.h); with XDP ingress, removes it.
+struct AttachReport {
+  std::string tunnel_gro;  // one line for the attach log: "tunnel-gro: ..."
+};
+absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options);
 
 // tcx ingress link of the pinned tc_endpoint program on iface, pinned at
 // <bpffs>/links/endpoint-<iface>. No-op when already attached to the current
 // program. Needs AttachUnderlay first (FailedPrecondition otherwise).
 absl::Status AttachEndpoint(absl::string_view bpffs, absl::string_view iface);
 
-// Removes what ovx attached to iface (endpoint link, or underlay XDP program
-// and tcx link) and their pins. Maps stay: the dataplane state is kept.
+// Removes what ovx attached to iface (endpoint link, or underlay XDP program,
+// tcx link and tunnel GRO device) and their pins. Maps stay: the dataplane
+// state is kept.
 absl::Status Detach(absl::string_view bpffs, absl::string_view iface);
 
 struct DetachAllOptions {
   bool purge_maps = false;  // also unpin the maps: drops all dataplane state
 };
-// Detaches every interface ovx attached and unpins the programs.
+// Detaches every interface ovx attached, removes the tunnel GRO device and
+// unpins the programs.
 absl::Status DetachAll(absl::string_view bpffs, const DetachAllOptions& opts);
 
 // OK iff the maps and the TC programs are pinned under bpffs, i.e. the node

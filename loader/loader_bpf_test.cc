@@ -388,7 +388,7 @@ TEST_F(LoaderTest, EndpointLinkOfAGoneInterfaceIsReplaced) {
 TEST_F(LoaderTest, ErrorsSayWhatIsWrong) {
   UnderlayOptions missing = options_;
   missing.iface = "ovx-nosuch";
-  absl::Status status = AttachUnderlay(missing);
+  absl::Status status = AttachUnderlay(missing).status();
   EXPECT_TRUE(absl::IsNotFound(status));
   EXPECT_EQ(status.message(), "interface ovx-nosuch does not exist");
 
@@ -400,13 +400,13 @@ TEST_F(LoaderTest, ErrorsSayWhatIsWrong) {
 
   UnderlayOptions bad_vtep = options_;
   bad_vtep.vtep = "192.168.50";
-  EXPECT_THAT(AttachUnderlay(bad_vtep).message(),
+  EXPECT_THAT(AttachUnderlay(bad_vtep).status().message(),
               HasSubstr("is not an IPv4 address"));
 
   UnderlayOptions bad_range = options_;
   bad_range.sport_min = 5000;
   bad_range.sport_max = 4000;
-  EXPECT_THAT(AttachUnderlay(bad_range).message(),
+  EXPECT_THAT(AttachUnderlay(bad_range).status().message(),
               HasSubstr("bad source port range 5000-4000"));
 
   status = EnsureBpffs("/proc/ovx-not-here");
@@ -418,7 +418,7 @@ TEST_F(LoaderTest, RefusesASecondUnderlay) {
   ASSERT_TRUE(AttachUnderlay(options_).ok());
   UnderlayOptions other = options_;
   other.iface = "ovxe0";
-  absl::Status status = AttachUnderlay(other);
+  absl::Status status = AttachUnderlay(other).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(status));
   EXPECT_THAT(status.message(),
               HasSubstr("ovx is already attached to underlay ovxu0"));
@@ -448,7 +448,7 @@ TEST_F(LoaderTest, RefusesAnotherXdpProgram) {
   ASSERT_EQ(bpf_xdp_attach(ifindex, prog.get(), XDP_FLAGS_DRV_MODE, nullptr),
             0);
 
-  absl::Status status = AttachUnderlay(options_);
+  absl::Status status = AttachUnderlay(options_).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
   EXPECT_THAT(status.message(),
               HasSubstr("ovxu0 already has an XDP program attached without "
@@ -465,7 +465,7 @@ TEST_F(LoaderTest, RefusesPinnedMapOfAnotherLayout) {
   ASSERT_TRUE(old.valid());
   ASSERT_EQ(bpf_obj_pin(old.get(), absl::StrCat(bpffs_, "/endpoints").c_str()),
             0);
-  absl::Status status = AttachUnderlay(options_);
+  absl::Status status = AttachUnderlay(options_).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
   EXPECT_THAT(status.message(), HasSubstr("incompatible ovx version"));
   EXPECT_THAT(status.message(), HasSubstr("--purge-maps"));

@@ -14,6 +14,8 @@ DEFINE_string(sport_range, "49152-65535", "outer UDP source port range");
 DEFINE_string(decap_delivery, "tc", "decap delivery hook: tc or xdp");
 DEFINE_string(ingress, "auto",
               "underlay ingress hook: auto (from the driver), xdp or tc");
+DEFINE_bool(tunnel_gro, true,
+            "with tc ingress: a GRO-only kernel vxlan socket on the port");
 DEFINE_string(bpffs, OVX_BPFFS_DEFAULT, "bpffs pin root");
 DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
 DEFINE_bool(all, false, "detach: everything under --bpffs");
@@ -26,11 +28,10 @@ DECLARE_bool(help);  // gflags' own; --help prints our text, not its list
 int main(int argc, char** argv) {
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, /*remove_flags=*/true);
   ovx::loader::CliFlags f{
-      FLAGS_iface,      FLAGS_vtep,        FLAGS_xdp_mode,
-      FLAGS_vxlan_port, FLAGS_sport_range, FLAGS_decap_delivery,
-      FLAGS_ingress,    FLAGS_bpffs,       FLAGS_endpoint,
-      FLAGS_all,        FLAGS_purge_maps,  FLAGS_json,
-      FLAGS_count,      FLAGS_verbose};
+      FLAGS_iface,       FLAGS_vtep,           FLAGS_xdp_mode, FLAGS_vxlan_port,
+      FLAGS_sport_range, FLAGS_decap_delivery, FLAGS_ingress,  FLAGS_tunnel_gro,
+      FLAGS_bpffs,       FLAGS_endpoint,       FLAGS_all,      FLAGS_purge_maps,
+      FLAGS_json,        FLAGS_count,          FLAGS_verbose};
   std::vector<std::string> args(argv + 1, argv + argc);
   if (FLAGS_help) args = {"help"};
   return ovx::loader::Run(args, f, std::cout, std::cerr);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "loader/kernel.h"
 #include "loader/loader.h"
+#include "loader/tunnel_gro.h"
 #include "loader/xdp.h"
 #include "maps/dataplane_maps.h"
 
@@ -116,6 +117,16 @@ absl::StatusOr<NodeStatus> GetStatus(absl::string_view bpffs_view) {
     return prog.status();
   }
   AddLinks(bpffs, status);
+  if (status.attached) {
+    TunnelGroState gro = ReadTunnelGro(status.config.vxlan_port);
+    if (gro.ifindex != 0) {
+      // No link: the fence is attached to the device for its lifetime.
+      status.interfaces.push_back(AttachedInterface{
+          TunnelGroName(status.config.vxlan_port), gro.ifindex, "tcx-ingress",
+          gro.fence_id != 0 ? "tc_tunnel_fence" : "none (unfenced)",
+          gro.fence_id, 0, ""});
+    }
+  }
   for (absl::string_view name : kMapNames) {
     auto map = ReadMap(bpffs, name);
     if (absl::IsNotFound(map.status())) continue;

@@ -1,0 +1,202 @@
+#include "loader/tunnel_gro.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "loader/kernel.h"
+#include "maps/fd.h"
+
+namespace ovx::loader {
+namespace {
+
+// One rtnetlink request, attributes appended in order; Nest()/End() wrap
+// nested ones.
+class RtnlRequest {
+ public:
+  RtnlRequest(uint16_t type, uint16_t flags) {
+    nlmsghdr hdr{};
+    hdr.nlmsg_type = type;
+    hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    hdr.nlmsg_seq = 1;
+    Append(&hdr, sizeof(hdr));
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    Append(&ifi, sizeof(ifi));
+  }
+
+  void Put(uint16_t type, const void* data, size_t len) {
+    rtattr rta{};
+    rta.rta_type = type;
+    rta.rta_len = RTA_LENGTH(len);
+    Append(&rta, sizeof(rta));
+    Append(data, len);
+  }
+  void PutString(uint16_t type, const std::string& s) {
+    Put(type, s.c_str(), s.size() + 1);
+  }
+  size_t Nest(uint16_t type) {
+    size_t at = buf_.size();
+    Put(type, nullptr, 0);
+    return at;
+  }
+  void End(size_t nest) {
+    rtattr* rta = reinterpret_cast<rtattr*>(buf_.data() + nest);
+    rta->rta_len = buf_.size() - nest;
+  }
+
+  // Sends the request and waits for the kernel's acknowledgement.
+  absl::Status Run(absl::string_view what) {
+    reinterpret_cast<nlmsghdr*>(buf_.data())->nlmsg_len = buf_.size();
+    maps::UniqueFd fd(
+        ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd.valid()) return ErrnoStatus(errno, "open rtnetlink socket");
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd.get(), buf_.data(), buf_.size(), 0,
+                 reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+      return ErrnoStatus(errno, what);
+    }
+    alignas(nlmsghdr) char reply[4096];
+    ssize_t n = ::recv(fd.get(), reply, sizeof(reply), 0);
+    if (n < 0) return ErrnoStatus(errno, what);
+    auto* hdr = reinterpret_cast<nlmsghdr*>(reply);
+    if (!NLMSG_OK(hdr, static_cast<size_t>(n)) ||
+        hdr->nlmsg_type != NLMSG_ERROR) {
+      return absl::InternalError(absl::StrCat(what, ": no netlink ack"));
+    }
+    int err = -static_cast<nlmsgerr*>(NLMSG_DATA(hdr))->error;
+    return err == 0 ? absl::OkStatus() : ErrnoStatus(err, what);
+  }
+
+ private:
+  void Append(const void* data, size_t len) {
+    const char* p = static_cast<const char*>(data);
+    if (len > 0) buf_.insert(buf_.end(), p, p + len);
+    buf_.resize(NLMSG_ALIGN(buf_.size()), 0);
+  }
+
+  std::vector<char> buf_;
+};
+
+absl::Status CreateDevice(const std::string& name, uint16_t port) {
+  RtnlRequest req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  req.PutString(IFLA_IFNAME, name);
+  size_t info = req.Nest(IFLA_LINKINFO);
+  req.PutString(IFLA_INFO_KIND, "vxlan");
+  size_t data = req.Nest(IFLA_INFO_DATA);
+  const uint8_t on = 1, off = 0;
+  const uint16_t be_port = htons(port);
+  req.Put(IFLA_VXLAN_COLLECT_METADATA, &on, sizeof(on));
+  req.Put(IFLA_VXLAN_LEARNING, &off, sizeof(off));
+  req.Put(IFLA_VXLAN_PORT, &be_port, sizeof(be_port));
+  req.End(data);
+  req.End(info);
+  return req.Run(absl::StrCat("create vxlan device ", name));
+}
+
+absl::Status DeleteDevice(const std::string& name) {
+  RtnlRequest req(RTM_DELLINK, 0);
+  req.PutString(IFLA_IFNAME, name);
+  return req.Run(absl::StrCat("delete ", name));
+}
+
+absl::Status SetUp(const std::string& name) {
+  maps::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus(errno, "open socket");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("read flags of ", name));
+  }
+  ifr.ifr_flags |= IFF_UP;
+  if (::ioctl(fd.get(), SIOCSIFFLAGS, &ifr) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("set ", name, " up"));
+  }
+  return absl::OkStatus();
+}
+
+// No IPv6 link-local address: the device has nothing to say on any link.
+// Best effort (IPv6 may be off).
+void NoIpv6Address(const std::string& name) {
+  std::ofstream(
+      absl::StrCat("/proc/sys/net/ipv6/conf/", name, "/addr_gen_mode"))
+      << "1\n";
+}
+
+}  // namespace
+
+std::string TunnelGroName(uint16_t port) {
+  return absl::StrCat("ovx-gro-", port);
+}
+
+absl::StatusOr<std::string> OpenTunnelGro(uint16_t port, int fence_prog_fd) {
+  const std::string name = TunnelGroName(port);
+  absl::Status status = CloseTunnelGro(port);
+  if (!status.ok()) return status;
+  status = CreateDevice(name, port);
+  if (absl::IsAlreadyExists(status)) {
+    // Another metadata-mode vxlan device on this port (e.g. Cilium's):
+    // its socket already gives GRO.
+    return absl::StrCat("tunnel-gro: not opened, the kernel refused ", name,
+                        " (", status.message(), "); a vxlan device on UDP ",
+                        port, " already provides GRO");
+  }
+  if (!status.ok()) return status;
+  unsigned ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) return ErrnoStatus(errno, name);
+  // Fenced while still down, so its socket never exists unfenced.
+  if (bpf_prog_attach(fence_prog_fd, static_cast<int>(ifindex), kTcxIngress,
+                      0) != 0) {
+    status = ErrnoStatus(errno, absl::StrCat("attach tcx ingress to ", name));
+    (void)DeleteDevice(name);
+    return status;
+  }
+  NoIpv6Address(name);
+  status = SetUp(name);
+  if (!status.ok()) {
+    // The port is taken: by another vxlan device (which gives GRO too) or
+    // by some program (then there is no GRO: performance only).
+    (void)DeleteDevice(name);
+    return absl::StrCat("tunnel-gro: not opened, UDP ", port, " is taken (",
+                        status.message(),
+                        "); GRO only if a kernel vxlan device holds it");
+  }
+  return absl::StrCat("tunnel-gro: ", name, " (kernel vxlan socket on UDP ",
+                      port, " for GRO only; fenced by tc_tunnel_fence)");
+}
+
+absl::Status CloseTunnelGro(uint16_t port) {
+  const std::string name = TunnelGroName(port);
+  if (if_nametoindex(name.c_str()) == 0) return absl::OkStatus();
+  absl::Status status = DeleteDevice(name);
+  return absl::IsNotFound(status) ? absl::OkStatus() : status;
+}
+
+TunnelGroState ReadTunnelGro(uint16_t port) {
+  TunnelGroState state;
+  const std::string name = TunnelGroName(port);
+  state.ifindex = if_nametoindex(name.c_str());
+  if (state.ifindex == 0) return state;
+  uint32_t ids[4] = {}, count = 4, flags = 0;
+  if (bpf_prog_query(static_cast<int>(state.ifindex), kTcxIngress, 0, &flags,
+                     ids, &count) == 0 &&
+      count > 0) {
+    state.fence_id = ids[0];
+  }
+  return state;
+}
+
+}  // namespace ovx::loader
