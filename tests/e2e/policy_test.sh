@@ -261,14 +261,13 @@ for h in h1 h2; do
   check "$h holds policy entries" wait_for 5 \
     bash -c "[[ \$(bpftool map dump pinned '${HOST_BPFFS[$h]}/policy' -j | jq length) -gt 0 ]]"
 done
-# Underlay TC alone (the loader's auto on a veth; XDP + TC with
-# OVX_INGRESS=xdp), and TC on each endpoint's veth (the controller's).
+# Two underlay programs: TC and the tunnel GRO device's fence (the loader's
+# auto on a veth), or XDP + TC with OVX_INGRESS=xdp; and TC on each
+# endpoint's veth (the controller's).
 # shellcheck disable=SC2317 # called through wait_for
 attached() { [[ $(prog_ids "$1" | wc -l) -eq $2 ]]; }
-n_ul=1
-[[ ${OVX_INGRESS:-} != xdp ]] || n_ul=2
-check "h1: $n_ul underlay + 3 endpoint programs attached" wait_for 10 attached h1 $((n_ul + 3))
-check "h2: $n_ul underlay + 4 endpoint programs attached" wait_for 10 attached h2 $((n_ul + 4))
+check "h1: 2 underlay + 3 endpoint programs attached" wait_for 10 attached h1 5
+check "h2: 2 underlay + 4 endpoint programs attached" wait_for 10 attached h2 6
 declare -A IDS_BEFORE=()
 for h in h1 h2; do
   IDS_BEFORE[$h]=$(prog_ids "$h")
