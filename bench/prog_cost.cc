@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -430,16 +431,18 @@ absl::StatusOr<size_t> FillPolicy(maps::PolicyMap& policy) {
   for (int i = 0; st.ok() && i < 1000; ++i) {
     uint32_t a = port(rng), b = port(rng);
     if (a > b) std::swap(a, b);
-    st = AddPolicy(s, {.name = absl::StrCat("r", i),
-                       .network = "bench",
-                       .from = absl::StrCat("app=s", i % 100),
-                       .to = absl::StrCat("app=s", (i % 100 + 1 + i / 100) % 100),
-                       .proto = "tcp",
-                       .port = absl::StrCat(a, "-", b)})
+    st = AddPolicy(s,
+                   {.name = absl::StrCat("r", i),
+                    .network = "bench",
+                    .from = absl::StrCat("app=s", i % 100),
+                    .to = absl::StrCat("app=s", (i % 100 + 1 + i / 100) % 100),
+                    .proto = "tcp",
+                    .port = absl::StrCat(a, "-", b)})
              .status();
   }
   if (!st.ok()) return st;
-  controller::CompiledPolicy compiled = controller::CompilePolicies(s, {"bench"});
+  controller::CompiledPolicy compiled =
+      controller::CompilePolicies(s, {"bench"});
   compiled.entries.push_back(
       {controller::PolicyKey(kVni, 1, 3, IPPROTO_UDP, kInnerDport, 16),
        ovx_policy{.flags = OVX_POLICY_F_ALLOW, .rule_id = 1}});
@@ -449,11 +452,31 @@ absl::StatusOr<size_t> FillPolicy(maps::PolicyMap& policy) {
   return compiled.entries.size();
 }
 
+// Encap's bpf_fib_lookup() returns FWD_DISABLED before any lookup when the
+// underlay does not forward, and the fallback, bpf_redirect_neigh(), does
+// its route and neighbour lookups after the program, where no timer runs:
+// encap would be timed without its route lookup.
+absl::Status CheckForwarding(const std::string& iface) {
+  std::ifstream in(
+      absl::StrCat("/proc/sys/net/ipv4/conf/", iface, "/forwarding"));
+  int on = 0;
+  if (!(in >> on)) return Errno(errno, absl::StrCat("forwarding of ", iface));
+  if (on != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "net.ipv4.conf.", iface,
+        ".forwarding is 0: encap's route lookup would not be timed (set "
+        "net.ipv4.ip_forward=1 in this netns, as bench/lib/prog_cost.sh "
+        "does)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   auto ul_if = IfIndex(o.underlay_iface);
   if (!ul_if.ok()) return ul_if.status();
+  if (absl::Status s = CheckForwarding(o.underlay_iface); !s.ok()) return s;
   auto ep_if = IfIndex(o.endpoint_iface);
   if (!ep_if.ok()) return ep_if.status();
   auto peer_if = IfIndex(o.peer_iface);
@@ -614,9 +637,8 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   if (!policy.ok()) return policy.status();
   if (!policy->has_value())
     return absl::FailedPreconditionError("the programs pin no policy map");
-  auto conntrack = maps::PinnedMap::Open(o.bpffs, OVX_MAP_CONNTRACK,
-                                         sizeof(ovx_ct_key),
-                                         sizeof(ovx_ct_entry));
+  auto conntrack = maps::PinnedMap::Open(
+      o.bpffs, OVX_MAP_CONNTRACK, sizeof(ovx_ct_key), sizeof(ovx_ct_entry));
   if (!conntrack.ok()) return conntrack.status();
   auto entries = FillPolicy(**policy);
   if (!entries.ok()) return entries.status();
@@ -659,10 +681,10 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   };
   for (const PolicyCase& c : policy_cases) {
     if (auto s = flush_conntrack(); !s.ok()) return s;
-    auto r = Measure(o, c.name, policy_program, tc_prog, tc_nop, *c.pkt,
-                     c.expect, filled + 3,
-                     c.uncached ? std::function<absl::Status()>(flush_conntrack)
-                                : nullptr);
+    auto r = Measure(
+        o, c.name, policy_program, tc_prog, tc_nop, *c.pkt, c.expect,
+        filled + 3,
+        c.uncached ? std::function<absl::Status()>(flush_conntrack) : nullptr);
     if (!r.ok()) return r.status();
     report.programs.push_back(*r);
   }
