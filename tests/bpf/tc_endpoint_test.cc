@@ -1,7 +1,10 @@
 // tc_endpoint: every branch, from a container's host-side veth.
 #include <linux/pkt_cls.h>
+#include <sched.h>
 
+#include <chrono>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -264,6 +267,92 @@ TEST_P(TcEndpointTest, Packet) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, TcEndpointTest, ::testing::ValuesIn(Cases()),
                          CaseName);
+
+// The next-hop cache (bpf/lib/vxlan.h) is per CPU: these tests run every
+// packet on one CPU, through one loaded program, so the second packet to a
+// VTEP takes the cached hop.
+class NextHopCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OVX_REQUIRE_ROOT();
+    ASSERT_EQ(sched_getaffinity(0, sizeof(saved_), &saved_), 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    pinned_ = true;
+    auto loaded = LoadTcEndpoint(NodeConfig(TheWorld()));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    loaded_.emplace(*std::move(loaded));
+    ASSERT_TRUE(FillMaps(TheWorld(), loaded_->fds).ok());
+  }
+  void TearDown() override {
+    if (pinned_) sched_setaffinity(0, sizeof(saved_), &saved_);
+    // The world's neighbour, whatever a test did to it.
+    EXPECT_TRUE(Sh("ip neigh replace 192.168.50.2 lladdr 02:00:00:00:50:02 "
+                   "dev ul0 nud permanent")
+                    .ok());
+  }
+
+  RunResult Run(const Bytes& in) {
+    auto run = RunSkb(loaded_->prog_fd, in, TheWorld().host_a);
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.ok() ? *run : RunResult{};
+  }
+
+  cpu_set_t saved_{};
+  bool pinned_ = false;
+  std::optional<Loaded<tc_endpoint>> loaded_;
+};
+
+TEST_F(NextHopCacheTest, CachedHopGivesTheSameBytes) {
+  const Bytes want = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC);
+  for (int i = 0; i < 3; ++i) {
+    RunResult run = Run(FromA(kMacC, kIpC));
+    EXPECT_EQ(run.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+    EXPECT_TRUE(want == run.out) << "packet " << i << DiffBytes(want, run.out);
+  }
+}
+
+TEST_F(NextHopCacheTest, CachedHopStillRefusesOversizePackets) {
+  Run(FromA(kMacC, kIpC));  // caches kVtep2's hop
+  RunResult run = Run(Packet()
+                          .Eth(kMacA, kMacC)
+                          .Ipv4(kIpA, kIpC)
+                          .Udp(40000, 53)
+                          .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
+                          .Build());
+  EXPECT_EQ(run.retval, static_cast<uint32_t>(TC_ACT_SHOT));
+  auto events = DrainDropEvents(loaded_->fds.events);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].reason, static_cast<uint32_t>(OVX_DROP_FRAG_NEEDED));
+  // Exactly the largest packet that fits still goes out.
+  run = Run(Packet()
+                .Eth(kMacA, kMacC)
+                .Ipv4(kIpA, kIpC)
+                .Udp(40000, 53)
+                .Payload(Bytes(1450 - 20 - 8, 0x5a))
+                .Build());
+  EXPECT_EQ(run.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
+}
+
+// A neighbour change reaches encap when the cached hop expires, not before.
+TEST_F(NextHopCacheTest, NeighbourChangeTakesEffectAfterTheTtl) {
+  const MacAddr moved = Mac("02:00:00:00:50:99");
+  Run(FromA(kMacC, kIpC));
+  ASSERT_TRUE(Sh("ip neigh replace 192.168.50.2 lladdr 02:00:00:00:50:99 dev "
+                 "ul0 nud permanent")
+                  .ok());
+  RunResult cached = Run(FromA(kMacC, kIpC));
+  const Bytes old_mac = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC);
+  EXPECT_TRUE(old_mac == cached.out) << DiffBytes(old_mac, cached.out);
+  // OVX_NEXTHOP_TTL_NS is 100 ms; the coarse clock ticks every jiffy.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  RunResult fresh = Run(FromA(kMacC, kIpC));
+  const Bytes new_mac = Encapped(kUnderlayMac, moved, kVtep2, kMacC, kIpC);
+  EXPECT_TRUE(new_mac == fresh.out) << DiffBytes(new_mac, fresh.out);
+}
 
 }  // namespace
 }  // namespace ovx::testing
