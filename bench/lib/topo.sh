@@ -12,7 +12,9 @@
 #   ovx     ovx-loader on the underlay and on vc*, maps filled by
 #           ovx-test-mapfill; no vxlan device, no bridge. Loader defaults:
 #           --ingress=auto, which is TC ingress on this veth underlay (no
-#           XDP: GSO packets cross the veth whole and are decapsulated once).
+#           XDP: GSO packets cross the veth whole and are decapsulated once),
+#           with the tunnel GRO device ovx-gro-4789 (GRO merges VXLAN before
+#           tc_underlay where the underlay does GRO: the nic profile).
 #   ovx-xdpin ovx with --ingress=xdp (XDP checks and decapsulates, tc
 #           redirects): what auto picks on a physical NIC.
 #   ovx-xdp ovx with --ingress=xdp --decap-delivery=xdp (XDP_REDIRECT into
@@ -125,6 +127,10 @@ topo_ovx() {
     # The hook measured is the one the path names (auto is tc on a veth).
     grep -q "^ingress: ${ingress:-tc} (" "$BENCH_TMP/$p-h$i-loader.log" ||
       die "$p: ingress on h$i is not ${ingress:-tc}: $(head -1 "$BENCH_TMP/$p-h$i-loader.log")"
+    if [[ ${ingress:-tc} == tc ]]; then
+      grep -q "^tunnel-gro: ovx-gro-4789 (" "$BENCH_TMP/$p-h$i-loader.log" ||
+        die "$p: no tunnel GRO device on h$i: $(grep tunnel-gro "$BENCH_TMP/$p-h$i-loader.log")"
+    fi
     nsx "$h" "$OVX_LOADER" attach --iface=vc$i --endpoint --bpffs="$fs" \
       >>"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
       die "$p: ovx-loader attach vc$i on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
