@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "controller/policy/compile.h"
 #include "controller/registry/validate.h"
+#include "loader/kernel.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "tc_endpoint.skel.h"
@@ -457,11 +457,9 @@ absl::StatusOr<size_t> FillPolicy(maps::PolicyMap& policy) {
 // its route and neighbour lookups after the program, where no timer runs:
 // encap would be timed without its route lookup.
 absl::Status CheckForwarding(const std::string& iface) {
-  std::ifstream in(
-      absl::StrCat("/proc/sys/net/ipv4/conf/", iface, "/forwarding"));
-  int on = 0;
-  if (!(in >> on)) return Errno(errno, absl::StrCat("forwarding of ", iface));
-  if (on != 1) {
+  auto on = loader::Ipv4Forwarding(iface);
+  if (!on.ok()) return on.status();
+  if (!*on) {
     return absl::FailedPreconditionError(absl::StrCat(
         "net.ipv4.conf.", iface,
         ".forwarding is 0: encap's route lookup would not be timed (set "

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "loader/kernel.h"
 #include "loader/status_format.h"
 
 namespace ovx::loader {
@@ -31,6 +32,14 @@ absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   auto report = AttachUnderlay(*options);
   if (!report.ok()) return report.status();
   out << report->tunnel_gro << "\n";
+  if (auto forwarding = Ipv4Forwarding(f.iface);
+      forwarding.ok() && !*forwarding) {
+    out << "note: net.ipv4.conf." << f.iface
+        << ".forwarding is 0, so bpf_fib_lookup() refuses and encap routes "
+           "every packet through bpf_redirect_neigh(), without its next-hop "
+           "cache; setting it to 1 enables both (and lets the kernel route "
+           "between interfaces)\n";
+  }
   out << "attached ovx to underlay " << f.iface << " (vtep " << f.vtep
       << ", maps under " << f.bpffs << ")\n";
   return absl::OkStatus();

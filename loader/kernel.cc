@@ -226,4 +226,16 @@ absl::StatusOr<std::string> DriverName(absl::string_view iface) {
   return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
+absl::StatusOr<bool> Ipv4Forwarding(absl::string_view iface) {
+  std::string path =
+      absl::StrCat("/proc/sys/net/ipv4/conf/", iface, "/forwarding");
+  std::FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) return ErrnoStatus(errno, absl::StrCat("read ", path));
+  int on = 0;
+  bool read = std::fscanf(f, "%d", &on) == 1;
+  std::fclose(f);
+  if (!read) return absl::InternalError(absl::StrCat("read ", path));
+  return on != 0;
+}
+
 }  // namespace ovx::loader

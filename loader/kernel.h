@@ -85,6 +85,9 @@ absl::StatusOr<maps::UniqueFd> LockRoot(const std::string& bpffs);
 // Names of the entries of a bpffs directory (empty if it does not exist).
 std::vector<std::string> ListDir(const std::string& dir);
 
+// net.ipv4.conf.<iface>.forwarding of the calling thread's netns.
+absl::StatusOr<bool> Ipv4Forwarding(absl::string_view iface);
+
 // The name of iface's driver ("veth", "virtio_net", "ixgbe"...), as
 // `ethtool -i` shows it (ETHTOOL_GDRVINFO through SIOCETHTOOL).
 absl::StatusOr<std::string> DriverName(absl::string_view iface);

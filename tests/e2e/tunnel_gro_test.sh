@@ -54,6 +54,10 @@ gro_row() {
 for h in h1 h2; do
   check "$h: attach logged 'tunnel-gro: $GRO_DEV (...)'" \
     grep -q "^tunnel-gro: $GRO_DEV (" "$RUN_DIR/logs/loader-$h.log"
+  # These hosts forward nothing themselves (lib.sh's host_add).
+  check "$h: attach noted that forwarding is off on eth0" \
+    grep -q "^note: net.ipv4.conf.eth0.forwarding is 0, so bpf_fib_lookup() refuses" \
+    "$RUN_DIR/logs/loader-$h.log"
   row=$(gro_row "$h")
   check "$h: status lists $GRO_DEV with tc_tunnel_fence on tcx ingress ($row)" \
     test "$(jq -r '"\(.hook) \(.program) \(.prog_id > 0)"' <<<"$row")" = \
