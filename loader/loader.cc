@@ -255,9 +255,14 @@ uint16_t PinnedVxlanPort(const std::string& bpffs) {
 
 // With TC ingress, the tunnel GRO device (loader/tunnel_gro.h) with a
 // freshly loaded fence; with XDP ingress (decapsulation before GRO) or
-// when turned off, none.
+// when turned off, none. The device of the port attached before (old_port)
+// goes when the port changes.
 absl::StatusOr<std::string> ApplyTunnelGro(const UnderlayOptions& options,
-                                           bool tc_ingress) {
+                                           bool tc_ingress, uint16_t old_port) {
+  if (old_port != options.vxlan_port) {
+    absl::Status closed = CloseTunnelGro(old_port);
+    if (!closed.ok()) return closed;
+  }
   if (!tc_ingress || !options.tunnel_gro) {
     absl::Status closed = CloseTunnelGro(options.vxlan_port);
     if (!closed.ok()) return closed;
@@ -367,6 +372,7 @@ absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options) {
   status = CheckSingleUnderlay(bpffs, options.iface);
   if (!status.ok()) return status;
   PointLibxdpAt(bpffs);
+  const uint16_t old_port = PinnedVxlanPort(bpffs);
   const IngressHook ingress = ResolveIngress(options).hook;
   const bool tc_ingress = ingress == IngressHook::kTc;
   if (!tc_ingress) {
@@ -419,7 +425,7 @@ absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options) {
   }
   // After tc_underlay is in place: the kernel's socket opens behind it.
   AttachReport report;
-  auto gro = ApplyTunnelGro(options, tc_ingress);
+  auto gro = ApplyTunnelGro(options, tc_ingress, old_port);
   if (!gro.ok()) return gro.status();
   report.tunnel_gro = *std::move(gro);
 

@@ -104,6 +104,16 @@ check "h2 decapsulated $DECAPS packets for $FRAMES frames: one each" \
 ovx_attach_host h2 --ingress=tc
 check "h2: re-attach opened $GRO_DEV again" test -n "$(gro_row h2)"
 
+heading "another --vxlan-port moves the device"
+ovx_attach_host h2 --ingress=tc --vxlan-port=8472
+check "h2: ovx-gro-8472 replaces $GRO_DEV" \
+  bash -c "ip -n '${HOST_NS[h2]}' link show ovx-gro-8472 >/dev/null &&
+           ! ip -n '${HOST_NS[h2]}' link show $GRO_DEV 2>/dev/null"
+ovx_attach_host h2 --ingress=tc
+check "h2: back on 4789, ovx-gro-8472 is gone" \
+  bash -c "ip -n '${HOST_NS[h2]}' link show $GRO_DEV >/dev/null &&
+           ! ip -n '${HOST_NS[h2]}' link show ovx-gro-8472 2>/dev/null"
+
 heading "the fence: VXLAN the kernel decapsulates around ovx is dropped"
 # To h2's other address: not the VTEP, so tc_underlay passes it to the
 # stack, the kernel's socket decapsulates it onto $GRO_DEV, and the fence
