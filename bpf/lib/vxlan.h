@@ -208,25 +208,18 @@ static __always_inline int xmit_via(struct __sk_buff *skb,
 		       : -OVX_DROP_REDIRECT;
 }
 
-/* Sends an encapsulated skb towards remote: through the cached next hop,
- * else an output FIB lookup from our VTEP on the underlay (outer MACs from
- * a resolved neighbour, then cached), else let the kernel resolve it
- * (bpf_redirect_neigh). Returns 0 or -OVX_DROP_FIB / -OVX_DROP_REDIRECT /
- * -OVX_DROP_FRAG_NEEDED / -OVX_DROP_ENCAP. */
-static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
+/* A cache miss: an output FIB lookup from our VTEP on the underlay. A
+ * resolved neighbour is written to hop and used; an unresolved one is left
+ * to the kernel (bpf_redirect_neigh), as is everything when forwarding is
+ * off on the underlay. Kept apart from vxlan_xmit() so that a cache hit
+ * does not zero the 64-byte parameter block. */
+static __always_inline int nexthop_resolve(struct __sk_buff *skb,
+					   __be32 remote,
+					   struct ovx_nexthop *hop, __u64 now)
 {
 	struct bpf_fib_lookup fib = {};
 	struct bpf_redir_neigh nh = {};
-	struct ovx_nexthop *hop;
-	__u32 slot = nexthop_slot(remote);
-	__u64 now = bpf_ktime_get_coarse_ns();
 	long ret;
-
-	hop = bpf_map_lookup_elem(&nexthops, &slot);
-	if (!hop) /* cannot happen: slot < OVX_NEXTHOP_SLOTS */
-		return -OVX_DROP_FIB;
-	if (hop->remote == remote && now < hop->expires_ns)
-		return xmit_via(skb, hop);
 
 	fib.family = AF_INET;
 	fib.ipv4_src = ovx_cfg.vtep[0];
@@ -262,6 +255,23 @@ static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
 		return -OVX_DROP_FIB;
 	}
 	return ret == TC_ACT_REDIRECT ? 0 : -OVX_DROP_REDIRECT;
+}
+
+/* Sends an encapsulated skb towards remote: through the cached next hop,
+ * else nexthop_resolve(). Returns 0 or -OVX_DROP_FIB / -OVX_DROP_REDIRECT /
+ * -OVX_DROP_FRAG_NEEDED / -OVX_DROP_ENCAP. */
+static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
+{
+	__u32 slot = nexthop_slot(remote);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct ovx_nexthop *hop;
+
+	hop = bpf_map_lookup_elem(&nexthops, &slot);
+	if (!hop) /* cannot happen: slot < OVX_NEXTHOP_SLOTS */
+		return -OVX_DROP_FIB;
+	if (hop->remote == remote && now < hop->expires_ns)
+		return xmit_via(skb, hop);
+	return nexthop_resolve(skb, remote, hop, now);
 }
 
 #endif /* OVX_BPF_VXLAN_H_ */
