@@ -243,14 +243,20 @@ absl::Status DetachAndUnpin(const std::string& pin) {
   return Unpin(pin);
 }
 
-// The tunnel port the pinned tc_underlay was loaded with (the default when
-// nothing is pinned), i.e. the port of this node's tunnel GRO device.
+// The ovx_cfg the pinned tc_underlay was loaded with, if any.
+std::optional<ovx_config> PinnedConfig(const std::string& bpffs) {
+  auto prog = OpenPin(ProgPin(bpffs, kTcUnderlayName));
+  if (!prog.ok()) return std::nullopt;
+  auto state = ReadProgState(prog->get());
+  if (!state.ok() || !state->has_cfg) return std::nullopt;
+  return state->cfg;
+}
+
+// The port of this node's tunnel GRO device: the pinned tc_underlay's
+// (the default when nothing is pinned).
 uint16_t PinnedVxlanPort(const std::string& bpffs) {
-  if (auto prog = OpenPin(ProgPin(bpffs, kTcUnderlayName)); prog.ok()) {
-    auto state = ReadProgState(prog->get());
-    if (state.ok() && state->has_cfg) return state->cfg.vxlan_port;
-  }
-  return OVX_VXLAN_PORT_DEFAULT;
+  std::optional<ovx_config> cfg = PinnedConfig(bpffs);
+  return cfg ? cfg->vxlan_port : OVX_VXLAN_PORT_DEFAULT;
 }
 
 // With TC ingress, the tunnel GRO device (loader/tunnel_gro.h) with a
@@ -505,15 +511,14 @@ absl::Status DetachAll(absl::string_view bpffs_view,
   auto keep_first = [&first](absl::Status status) {
     if (first.ok()) first = std::move(status);
   };
-  keep_first(CloseTunnelGro(PinnedVxlanPort(bpffs)));
-  // The underlay's XDP program: where the pinned config says it is.
-  if (auto prog = OpenPin(ProgPin(bpffs, kTcUnderlayName)); prog.ok()) {
-    auto state = ReadProgState(prog->get());
-    if (state.ok() && state->has_cfg && state->cfg.underlay_ifindex != 0) {
-      char name[IF_NAMESIZE] = {};
-      if (if_indextoname(state->cfg.underlay_ifindex, name) != nullptr) {
-        keep_first(DetachXdp(state->cfg.underlay_ifindex, name).status());
-      }
+  // The tunnel GRO device and the underlay's XDP program: where the
+  // pinned config says they are.
+  std::optional<ovx_config> cfg = PinnedConfig(bpffs);
+  keep_first(CloseTunnelGro(cfg ? cfg->vxlan_port : OVX_VXLAN_PORT_DEFAULT));
+  if (cfg && cfg->underlay_ifindex != 0) {
+    char name[IF_NAMESIZE] = {};
+    if (if_indextoname(cfg->underlay_ifindex, name) != nullptr) {
+      keep_first(DetachXdp(cfg->underlay_ifindex, name).status());
     }
   }
   for (absl::string_view sub : {kLinksDir, kProgsDir}) {
