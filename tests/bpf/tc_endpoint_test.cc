@@ -45,6 +45,18 @@ Bytes Encapped(const MacAddr& smac, const MacAddr& dmac, in_addr vtep,
   return UdpFromA(p, dst).Build();
 }
 
+// A's UDP datagram to C in an Ethernet frame of frame_len bytes. At the
+// container MTU (14 + 1450) it fits the 1500-byte underlay once
+// encapsulated; a 1500-byte frame does not.
+Bytes FromAFrameOf(size_t frame_len) {
+  return Packet()
+      .Eth(kMacA, kMacC)
+      .Ipv4(kIpA, kIpC)
+      .Udp(40000, 53)
+      .Payload(Bytes(frame_len - 14 - 20 - 8, 0x5a))
+      .Build();
+}
+
 Bytes ArpFromA(const MacAddr& eth_src, const MacAddr& sha, in_addr spa,
                in_addr tpa, ArpOpts opts = {}) {
   return Packet()
@@ -125,12 +137,7 @@ std::vector<Case> Cases() {
            }},
       // Exactly the container MTU (underlay 1500 - 50) still fits.
       {.name = "EncapAtContainerMtu",
-       .in = Packet()
-                 .Eth(kMacA, kMacC)
-                 .Ipv4(kIpA, kIpC)
-                 .Udp(40000, 53)
-                 .Payload(Bytes(1450 - 20 - 8, 0x5a))
-                 .Build(),
+       .in = FromAFrameOf(14 + 1450),
        .retval = TC_ACT_REDIRECT,
        .out = Packet()
                   .Eth(kUnderlayMac, kVtep2Mac)
@@ -146,12 +153,7 @@ std::vector<Case> Cases() {
        .reason = OVX_FWD_ENCAP},
       // Container MTU too large for the underlay: 1500-byte frame + 50.
       {.name = "DropEncapLargerThanUnderlayMtu",
-       .in = Packet()
-                 .Eth(kMacA, kMacC)
-                 .Ipv4(kIpA, kIpC)
-                 .Udp(40000, 53)
-                 .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
-                 .Build(),
+       .in = FromAFrameOf(1500),
        .retval = TC_ACT_SHOT,
        .out = Packet()
                   .Eth(Mac("00:00:00:00:00:00"), Mac("00:00:00:00:00:00"))
@@ -316,24 +318,14 @@ TEST_F(NextHopCacheTest, CachedHopGivesTheSameBytes) {
 
 TEST_F(NextHopCacheTest, CachedHopStillRefusesOversizePackets) {
   Run(FromA(kMacC, kIpC));  // caches kVtep2's hop
-  RunResult run = Run(Packet()
-                          .Eth(kMacA, kMacC)
-                          .Ipv4(kIpA, kIpC)
-                          .Udp(40000, 53)
-                          .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
-                          .Build());
+  RunResult run = Run(FromAFrameOf(1500));
   EXPECT_EQ(run.retval, static_cast<uint32_t>(TC_ACT_SHOT));
   auto events = DrainDropEvents(loaded_->fds.events);
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].reason, static_cast<uint32_t>(OVX_DROP_FRAG_NEEDED));
   // Exactly the largest packet that fits still goes out.
-  run = Run(Packet()
-                .Eth(kMacA, kMacC)
-                .Ipv4(kIpA, kIpC)
-                .Udp(40000, 53)
-                .Payload(Bytes(1450 - 20 - 8, 0x5a))
-                .Build());
+  run = Run(FromAFrameOf(14 + 1450));
   EXPECT_EQ(run.retval, static_cast<uint32_t>(TC_ACT_REDIRECT));
 }
 
