@@ -469,6 +469,11 @@ absl::Status CheckForwarding(const std::string& iface) {
   return absl::OkStatus();
 }
 
+bool Selected(const ProgCostOptions& o, const char* name) {
+  return o.cases.empty() ||
+         std::find(o.cases.begin(), o.cases.end(), name) != o.cases.end();
+}
+
 }  // namespace
 
 absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
@@ -653,6 +658,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     }
     uint32_t endpoints = filled + 3;
     for (const Case& c : cases) {
+      if (!Selected(o, c.name)) continue;
       auto r = Measure(o, c.name, c.program, *c.prog, *c.baseline, *c.pkt,
                        c.expect, endpoints,
                        c.uncached_nexthop
@@ -711,6 +717,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        true},
   };
   for (const PolicyCase& c : policy_cases) {
+    if (!Selected(o, c.name)) continue;
     if (auto s = flush_conntrack(); !s.ok()) return s;
     auto r = Measure(
         o, c.name, policy_program, tc_prog, tc_nop, *c.pkt, c.expect,

@@ -33,6 +33,7 @@ struct ProgCostOptions {
   std::vector<uint32_t> endpoint_counts = {1, 1000, 100000};
   uint32_t iterations = 20000;  // runs per case (and as many baseline runs)
   uint32_t block = 250;         // interleaving block size
+  std::vector<std::string> cases;  // names to time; empty: every case
 };
 
 struct ProgCostResult {

@@ -18,6 +18,9 @@ DEFINE_string(underlay, "ul0", "underlay interface");
 DEFINE_string(endpoint, "vc1", "host-side veth of the source endpoint");
 DEFINE_string(peer, "vc3", "host-side veth of a second local endpoint");
 DEFINE_string(endpoints, "1,1000,100000", "endpoints-map sizes to time at");
+DEFINE_string(cases, "",
+              "comma-separated case names to time (e.g. encap,decap-xdp); "
+              "empty: every case");
 DEFINE_uint32(iterations, 20000, "runs per case (and as many baseline runs)");
 
 int main(int argc, char** argv) {
@@ -33,6 +36,8 @@ int main(int argc, char** argv) {
   options.endpoint_iface = FLAGS_endpoint;
   options.peer_iface = FLAGS_peer;
   options.iterations = FLAGS_iterations;
+  if (!FLAGS_cases.empty())
+    options.cases = absl::StrSplit(FLAGS_cases, ',');
   options.endpoint_counts.clear();
   for (absl::string_view part : absl::StrSplit(FLAGS_endpoints, ',')) {
     uint32_t n;
