@@ -89,6 +89,32 @@ static __always_inline __u16 vxlan_sport(__u32 hash)
 	return min + (__u32)(((__u64)hash * (max - min + 1)) >> 32);
 }
 
+/* The outer IPv4 header (no options, DF, UDP). Its checksum is summed
+ * from the 16-bit words in registers, as they go on the wire, instead of
+ * being read back from the packet just written. */
+static __always_inline void outer_ipv4_write(struct iphdr *ip, __u8 tos,
+					     __u16 tot_len, __be32 daddr)
+{
+	const __be32 saddr = ovx_cfg.vtep[0];
+	const __be16 ver_tos = bpf_htons(0x4500 | tos);
+	const __be16 len = bpf_htons(tot_len);
+	const __be16 frag = bpf_htons(OVX_IP_DF);
+	const __be16 ttl_proto = bpf_htons(OVX_IPV4_TTL << 8 | IPPROTO_UDP);
+	__u32 sum = (__u32)ver_tos + len + frag + ttl_proto +
+		    ((__u32)saddr & 0xffff) + ((__u32)saddr >> 16) +
+		    ((__u32)daddr & 0xffff) + ((__u32)daddr >> 16);
+	__be16 *w = (__be16 *)ip;
+
+	w[0] = ver_tos;
+	ip->tot_len = len;
+	ip->id = 0;
+	ip->frag_off = frag;
+	w[4] = ttl_proto;
+	ip->check = csum_fold32(sum);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+}
+
 /* Grows the skb by OVX_VXLAN_OVERHEAD behind the MAC header and writes the
  * tunnel headers. inner_dmac/inner_smac become the inner Ethernet; the
  * outer MACs are left for vxlan_xmit(). Returns 0 or -OVX_DROP_ENCAP. */
@@ -136,18 +162,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 			     sizeof(*udp));
 	udp->check = 0;
 
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tos = tos;
-	ip->tot_len = bpf_htons(inner_l3 + OVX_VXLAN_OVERHEAD);
-	ip->id = 0;
-	ip->frag_off = bpf_htons(OVX_IP_DF);
-	ip->ttl = OVX_IPV4_TTL;
-	ip->protocol = IPPROTO_UDP;
-	ip->check = 0;
-	ip->saddr = ovx_cfg.vtep[0];
-	ip->daddr = remote;
-	ip->check = ipv4_hdr_csum(ip);
+	outer_ipv4_write(ip, tos, inner_l3 + OVX_VXLAN_OVERHEAD, remote);
 
 	/* Outer MACs: zero until the FIB fills them; eth type is ours. */
 	__builtin_memset(eth, 0, 2 * ETH_ALEN);
