@@ -144,8 +144,8 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	}
 	sport = vxlan_sport(hash);
 	/* Inner source is the container's own MAC (checked above). */
-	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, dst->mac,
-			  self->mac);
+	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, ip->protocol,
+			  dst->mac, self->mac);
 	if (ret < 0)
 		return ret;
 	ret = vxlan_xmit(skb, dst->vtep[0]);

@@ -151,6 +151,23 @@ std::vector<Case> Cases() {
                   .Payload(Bytes(1450 - 20 - 8, 0x5a))
                   .Build(),
        .reason = OVX_FWD_ENCAP},
+      // Datagrams above grow with bpf_skb_change_head(); TCP takes
+      // bpf_skb_adjust_room() (tunnel GSO marks, clones left alone) and
+      // must give the same layout.
+      {.name = "EncapTcpSegment",
+       .in = Packet().Eth(kMacA, kMacC).Ipv4(kIpA, kIpC).Tcp(40000, 80).Build(),
+       .retval = TC_ACT_REDIRECT,
+       .out = Packet()
+                  .Eth(kUnderlayMac, kVtep2Mac)
+                  .Ipv4(kVtep, kVtep2, {.df = true})
+                  .Udp(FlowSport(kIpA, kIpC, 6, 40000, 80), 4789,
+                       {.zero_csum = true})
+                  .Vxlan(kVniBlue)
+                  .Eth(kMacA, kMacC)
+                  .Ipv4(kIpA, kIpC)
+                  .Tcp(40000, 80)
+                  .Build(),
+       .reason = OVX_FWD_ENCAP},
       // Container MTU too large for the underlay: 1500-byte frame + 50.
       {.name = "DropEncapLargerThanUnderlayMtu",
        .in = FromAFrameOf(1500),
