@@ -188,7 +188,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 }
 
 /* A resolved next hop towards a remote VTEP: what bpf_fib_lookup() said,
- * cached per CPU for OVX_NEXTHOP_TTL_NS. The lookup (route, neighbour,
+ * cached per CPU for a tenth of a second (nexthop_ttl()). The lookup (route, neighbour,
  * the 64-byte parameter block) is ~60-70 ns of encap's ~170 here
  * (docs/performance.md, "Next-hop cache"). Direct-mapped by the VTEP's
  * address; not pinned, so every load starts empty. A route or neighbour
@@ -196,10 +196,20 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
  * cached (bpf_redirect_neigh resolves it every time). */
 #define OVX_NEXTHOP_SLOTS 256
 
-#define OVX_NEXTHOP_TTL_NS (100ULL * 1000 * 1000)
+/* The kernel's tick rate, which libbpf reads from the kernel's config. The
+ * clock is jiffies: bpf_jiffies64() is inlined into one load, where
+ * bpf_ktime_get_coarse_ns() is a helper call (~6 ns of encap's ~90). */
+extern int CONFIG_HZ __kconfig __weak;
+
+/* 100 ms in jiffies; with the config unreadable (0), HZ = 100 is assumed:
+ * a faster tick only makes the TTL shorter. Divides only on a miss. */
+static __always_inline __u64 nexthop_ttl(void)
+{
+	return (CONFIG_HZ > 0 ? CONFIG_HZ : 100) / 10;
+}
 
 struct ovx_nexthop {
-	__u64 expires_ns;
+	__u64 expires; /* jiffies */
 	__be32 remote; /* 0: empty slot */
 	__u32 ifindex;
 	__u32 mtu;
@@ -267,7 +277,7 @@ static __always_inline int nexthop_resolve(struct __sk_buff *skb,
 		hop->mtu = fib.mtu_result;
 		mac_copy(hop->dmac, fib.dmac);
 		mac_copy(hop->smac, fib.smac);
-		hop->expires_ns = now + OVX_NEXTHOP_TTL_NS;
+		hop->expires = now + nexthop_ttl();
 		return xmit_via(skb, hop);
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		nh.nh_family = AF_INET;
@@ -296,13 +306,13 @@ static __always_inline int nexthop_resolve(struct __sk_buff *skb,
 static __always_inline int vxlan_xmit(struct __sk_buff *skb, __be32 remote)
 {
 	__u32 slot = nexthop_slot(remote);
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = bpf_jiffies64();
 	struct ovx_nexthop *hop;
 
 	hop = bpf_map_lookup_elem(&nexthops, &slot);
 	if (!hop) /* cannot happen: slot < OVX_NEXTHOP_SLOTS */
 		return -OVX_DROP_FIB;
-	if (hop->remote == remote && now < hop->expires_ns)
+	if (hop->remote == remote && now < hop->expires)
 		return xmit_via(skb, hop);
 	return nexthop_resolve(skb, remote, hop, now);
 }

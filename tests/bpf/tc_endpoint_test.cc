@@ -356,7 +356,7 @@ TEST_F(NextHopCacheTest, NeighbourChangeTakesEffectAfterTheTtl) {
   RunResult cached = Run(FromA(kMacC, kIpC));
   const Bytes old_mac = Encapped(kUnderlayMac, kVtep2Mac, kVtep2, kMacC, kIpC);
   EXPECT_TRUE(old_mac == cached.out) << DiffBytes(old_mac, cached.out);
-  // OVX_NEXTHOP_TTL_NS is 100 ms; the coarse clock ticks every jiffy.
+  // The TTL is 100 ms (HZ / 10 jiffies).
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   RunResult fresh = Run(FromA(kMacC, kIpC));
   const Bytes new_mac = Encapped(kUnderlayMac, moved, kVtep2, kMacC, kIpC);
