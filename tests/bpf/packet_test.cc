@@ -3,11 +3,6 @@
 #include <cstring>
 
 namespace ovx::testing {
-namespace {
-
-uint32_t Rol32(uint32_t w, int s) { return (w << s) | (w >> (32 - s)); }
-
-}  // namespace
 
 uint16_t FlowSport(in_addr saddr, in_addr daddr, uint8_t proto, uint16_t sport,
                    uint16_t dport, uint16_t min, uint16_t max) {
@@ -17,26 +12,13 @@ uint16_t FlowSport(in_addr saddr, in_addr daddr, uint8_t proto, uint16_t sport,
       static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport)};
   uint32_t ports;
   std::memcpy(&ports, wire, 4);
-  uint32_t a = 0xdeadbeefU + saddr.s_addr;
-  uint32_t b = 0xdeadbeefU + daddr.s_addr;
-  uint32_t c = 0xdeadbeefU + (ports ^ proto);
-  c ^= b;
-  c -= Rol32(b, 14);
-  a ^= c;
-  a -= Rol32(c, 11);
-  b ^= a;
-  b -= Rol32(a, 25);
-  c ^= b;
-  c -= Rol32(b, 16);
-  a ^= c;
-  a -= Rol32(c, 4);
-  b ^= a;
-  b -= Rol32(a, 14);
-  c ^= b;
-  c -= Rol32(b, 24);
+  uint32_t h = saddr.s_addr * 0x9e3779b1U;
+  h = (h ^ daddr.s_addr) * 0x85ebca6bU;
+  h = (h ^ ports ^ proto) * 0xc2b2ae35U;
+  h ^= h >> 16;
   if (max <= min) return min;
   return static_cast<uint16_t>(
-      min + ((static_cast<uint64_t>(c) * (max - min + 1)) >> 32));
+      min + ((static_cast<uint64_t>(h) * (max - min + 1)) >> 32));
 }
 
 uint32_t Resolve(Iface iface) {

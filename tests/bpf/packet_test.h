@@ -28,8 +28,9 @@ uint32_t Resolve(Iface iface);
 inline constexpr size_t kOuterSportOffset = 14 + 20;
 
 // The outer source port tc_endpoint picks when the skb carries no hash
-// (a BPF_PROG_TEST_RUN skb never does): jhash's final mix of the inner
-// addresses, protocol and ports (bpf/lib/vxlan.h), mapped into [min, max].
+// (a BPF_PROG_TEST_RUN skb never does): the multiplicative hash of the
+// inner addresses, protocol and ports (bpf/lib/vxlan.h), mapped into
+// [min, max].
 // Restated here as the test's oracle.
 uint16_t FlowSport(in_addr saddr, in_addr daddr, uint8_t proto, uint16_t sport,
                    uint16_t dport, uint16_t min = OVX_SPORT_MIN_DEFAULT,
