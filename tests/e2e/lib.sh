@@ -543,14 +543,28 @@ expect_tcp_fail() {
 
 # capture_start HOST IFACE NAME [TCPDUMP ARGS/FILTER...]: tcpdump into
 # $RUN_DIR/NAME.pcap; returns once tcpdump listens. Sets CAP_PID, CAP_PCAP.
+# Immediate mode: without it the kernel hands packets over once a second,
+# and a capture stopped sooner loses them.
 capture_start() {
-  local h=$1 iface=$2 name=$3
-  shift 3
+  _capture_start host "$@"
+}
+
+# capture_start_ct CONTAINER IFACE NAME [...]: the same inside a container.
+# Traffic that TC ingress delivers with bpf_redirect_peer never crosses the
+# host-side veth, so only a capture in the container sees what arrives.
+capture_start_ct() {
+  _capture_start ct "$@"
+}
+
+_capture_start() {
+  local kind=$1 where=$2 iface=$3 name=$4
+  shift 4
   CAP_PCAP=$RUN_DIR/$name.pcap
-  bg "tcpdump-$name" host "$h" tcpdump -i "$iface" -nn -U -s 256 -w "$CAP_PCAP" "$@"
+  bg "tcpdump-$name" "$kind" "$where" tcpdump -i "$iface" -nn -U \
+    --immediate-mode -s 256 -w "$CAP_PCAP" "$@"
   CAP_PID=$BG_PID
   wait_for 5 grep -q "listening on" "$RUN_DIR/logs/tcpdump-$name.log" ||
-    die "tcpdump on $h/$iface did not start"
+    die "tcpdump on $where/$iface did not start"
 }
 
 capture_stop() {
