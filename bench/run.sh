@@ -5,7 +5,7 @@
 #                [--paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp]  (also: ovx-gro)
 #                [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
-#                [--skip-propagation]
+#                [--skip-propagation] [--tcp-cc=NAME|default]
 #
 # The same two-host namespace topology is carried by plain routing, by the
 # kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
@@ -15,6 +15,8 @@
 # Full mode: 5 rounds, ~15 minutes. --smoke: 1 round of 1 s tests (CI).
 # Writes <out>/results-<UTC timestamp>.{md,json} and <out>/latest.{md,json}
 # and prints the Markdown on stdout.
+# --tcp-cc: the TCP congestion control of every container (default cubic,
+# the Linux default; "default" keeps this kernel's). Set alike on all paths.
 # Exit status: non-zero only when a path is broken (a connection fails, bytes
 # differ, a program takes the wrong path) or the setup fails; never on a
 # number.
@@ -41,6 +43,7 @@ profiles=veth,nic
 skip_net=0
 skip_prog=0
 skip_prop=0
+tcp_cc=cubic
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
@@ -53,7 +56,8 @@ for arg in "$@"; do
     --skip-net) skip_net=1 ;;
     --skip-prog-cost) skip_prog=1 ;;
     --skip-propagation) skip_prop=1 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tcp-cc=*) tcp_cc=${arg#*=} ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -97,12 +101,23 @@ fi
 ((skip_prog)) || { PROG_COST=$(find_bin ovx_prog_cost) || exit 1; }
 ((skip_net)) || { UDP_RATE=$(find_bin ovx_udp_rate) || exit 1; }
 
+kernel_cc=$(sysctl -n net.ipv4.tcp_congestion_control)
+if [[ $tcp_cc == default ]]; then
+  tcp_cc=$kernel_cc
+elif ! grep -qw -- "$tcp_cc" /proc/sys/net/ipv4/tcp_available_congestion_control; then
+  die "--tcp-cc=$tcp_cc: not available (have: $(cat /proc/sys/net/ipv4/tcp_available_congestion_control))"
+fi
+
 BENCH_TMP=$(mktemp -d /tmp/ovxb.XXXXXX)
 BENCH_TMPDIRS+=("$BENCH_TMP")
 BENCH_SAMPLES=$BENCH_TMP/samples.jsonl
 : >"$BENCH_SAMPLES"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
+# A container netns may only pick an allowed algorithm: allow it for the run
+# (restored by bench_cleanup).
+bench_allow_tcp_cc "$tcp_cc"
+BENCH_TCP_CC=$tcp_cc
 
 declare -A PROFILE_NOTES=(
   [veth]="veth underlay, MTU 1500, offloads at veth defaults (TSO/GSO on)"
@@ -176,13 +191,14 @@ meta=$(jq -n --arg started "$started" --arg cmd "$cmdline" \
   --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
   --arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   --argjson elapsed "$((SECONDS - t0))" \
+  --arg tcp_cc "$tcp_cc" --arg kernel_cc "$kernel_cc" \
   --argjson paths "$(printf '%s\n' "${PATHS[@]}" | jq -R . | jq -s .)" \
   --argjson profiles "$( ((skip_net)) && echo '[]' || printf '%s\n' "${PROFILES[@]}" | jq -R . | jq -s .)" \
   --argjson notes "$(for k in "${!PROFILE_NOTES[@]}"; do jq -n --arg k "$k" --arg v "${PROFILE_NOTES[$k]}" '{($k): $v}'; done | jq -s add)" \
   '{started: $started, command: $cmd, mode: $mode, rounds: $rounds,
     duration_s: $duration, kernel: $kernel, nproc: $nproc, cpu: $cpu,
     commit: $commit, elapsed_s: $elapsed, paths: $paths, profiles: $profiles,
-    profile_notes: $notes}')
+    profile_notes: $notes, tcp_cc: $tcp_cc, kernel_tcp_cc: $kernel_cc}')
 results=$(jq -s --argjson meta "$meta" --argjson prog "$prog_json" \
   --argjson prop "$prop_json" -f "$here/lib/report.jq" "$BENCH_SAMPLES") ||
   die "report: jq failed"
@@ -191,6 +207,7 @@ markdown="# ovx benchmark, $started
 
 Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r).
 Command: \`$cmdline\` (commit $(jq -r .commit <<<"$meta"), took $((SECONDS - t0)) s).
+TCP congestion control in the containers: $tcp_cc (this kernel's default: $kernel_cc).
 
 $markdown"
 

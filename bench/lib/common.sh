@@ -42,8 +42,23 @@ bench_teardown() {
   BENCH_PIDS=(); BENCH_NETNS=(); BENCH_MOUNTS=()
 }
 
+# bench_allow_tcp_cc NAME: adds NAME to the allowed congestion controls
+# (a non-init netns may only set an allowed one); bench_cleanup restores the
+# list.
+BENCH_ALLOWED_CC=
+bench_allow_tcp_cc() {
+  local f=/proc/sys/net/ipv4/tcp_allowed_congestion_control
+  grep -qw -- "$1" "$f" && return 0
+  BENCH_ALLOWED_CC=$(cat "$f")
+  echo "$BENCH_ALLOWED_CC $1" >"$f" || die "cannot allow congestion control $1"
+}
+
 bench_cleanup() {
   local d
+  if [[ -n $BENCH_ALLOWED_CC ]]; then
+    echo "$BENCH_ALLOWED_CC" >/proc/sys/net/ipv4/tcp_allowed_congestion_control
+    BENCH_ALLOWED_CC=
+  fi
   bench_teardown
   for d in "${BENCH_TMPDIRS[@]}"; do rm -rf "$d"; done
   BENCH_TMPDIRS=()

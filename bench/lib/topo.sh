@@ -47,6 +47,12 @@ topo_base() {
   ip link add vc2 netns "$h2" type veth peer name eth0 netns "$c2" || die "$p: veth c2"
   ip -n "$c1" link set eth0 address $MAC_C1 mtu "$cmtu"
   ip -n "$c2" link set eth0 address $MAC_C2 mtu "$cmtu"
+  if [[ -n ${BENCH_TCP_CC:-} ]]; then
+    for n in "$c1" "$c2"; do
+      nsx "$n" sysctl -qw net.ipv4.tcp_congestion_control="$BENCH_TCP_CC" ||
+        die "$p: tcp_congestion_control=$BENCH_TCP_CC in $n"
+    done
+  fi
   local h
   for h in "$h1" "$h2"; do
     ip -n "$h" link set ul0 mtu 1500
