@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * vxlan.h - RFC 7348 on the wire. TC side: vxlan_encap() grows the skb
- * (GSO-preserving encap flags) and writes outer Ethernet/IPv4/UDP/VXLAN
- * plus the inner Ethernet; vxlan_xmit() fills the outer MACs from the FIB
- * (through a per-CPU next-hop cache) and redirects out of the underlay. XDP side: the header layout and
- * vxlan_sport() shared by both ends' tests.
+ * (encap_room(): GSO-preserving encap flags for TCP, change_head for
+ * datagrams) and writes outer Ethernet/IPv4/UDP/VXLAN plus the inner
+ * Ethernet; vxlan_xmit() fills the outer MACs from the FIB (through a
+ * per-CPU next-hop cache) and redirects out of the underlay. XDP side: the
+ * header layout and vxlan_sport() shared by both ends' tests.
  */
 #ifndef OVX_BPF_VXLAN_H_
 #define OVX_BPF_VXLAN_H_
