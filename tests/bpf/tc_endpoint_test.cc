@@ -45,6 +45,22 @@ Bytes Encapped(const MacAddr& smac, const MacAddr& dmac, in_addr vtep,
   return UdpFromA(p, dst).Build();
 }
 
+// A -> C on the underlay (towards kVtep2, outer MACs smac/dmac) up to the
+// inner IPv4 header; the caller appends the inner L4 of (proto, 40000 ->
+// dport), which the source port is hashed from.
+Packet TunnelledAToC(const MacAddr& smac, const MacAddr& dmac, uint8_t proto,
+                     uint16_t dport) {
+  Packet p;
+  p.Eth(smac, dmac)
+      .Ipv4(kVtep, kVtep2, {.df = true})
+      .Udp(FlowSport(kIpA, kIpC, proto, 40000, dport), 4789,
+           {.zero_csum = true})
+      .Vxlan(kVniBlue)
+      .Eth(kMacA, kMacC)
+      .Ipv4(kIpA, kIpC);
+  return p;
+}
+
 // A's UDP datagram to C in an Ethernet frame of frame_len bytes. At the
 // container MTU (14 + 1450) it fits the 1500-byte underlay once
 // encapsulated; a 1500-byte frame does not.
@@ -139,14 +155,7 @@ std::vector<Case> Cases() {
       {.name = "EncapAtContainerMtu",
        .in = FromAFrameOf(14 + 1450),
        .retval = TC_ACT_REDIRECT,
-       .out = Packet()
-                  .Eth(kUnderlayMac, kVtep2Mac)
-                  .Ipv4(kVtep, kVtep2, {.df = true})
-                  .Udp(FlowSport(kIpA, kIpC, 17, 40000, 53), 4789,
-                       {.zero_csum = true})
-                  .Vxlan(kVniBlue)
-                  .Eth(kMacA, kMacC)
-                  .Ipv4(kIpA, kIpC)
+       .out = TunnelledAToC(kUnderlayMac, kVtep2Mac, 17, 53)
                   .Udp(40000, 53)
                   .Payload(Bytes(1450 - 20 - 8, 0x5a))
                   .Build(),
@@ -157,14 +166,7 @@ std::vector<Case> Cases() {
       {.name = "EncapTcpSegment",
        .in = Packet().Eth(kMacA, kMacC).Ipv4(kIpA, kIpC).Tcp(40000, 80).Build(),
        .retval = TC_ACT_REDIRECT,
-       .out = Packet()
-                  .Eth(kUnderlayMac, kVtep2Mac)
-                  .Ipv4(kVtep, kVtep2, {.df = true})
-                  .Udp(FlowSport(kIpA, kIpC, 6, 40000, 80), 4789,
-                       {.zero_csum = true})
-                  .Vxlan(kVniBlue)
-                  .Eth(kMacA, kMacC)
-                  .Ipv4(kIpA, kIpC)
+       .out = TunnelledAToC(kUnderlayMac, kVtep2Mac, 6, 80)
                   .Tcp(40000, 80)
                   .Build(),
        .reason = OVX_FWD_ENCAP},
@@ -172,14 +174,7 @@ std::vector<Case> Cases() {
       {.name = "DropEncapLargerThanUnderlayMtu",
        .in = FromAFrameOf(1500),
        .retval = TC_ACT_SHOT,
-       .out = Packet()
-                  .Eth(Mac("00:00:00:00:00:00"), Mac("00:00:00:00:00:00"))
-                  .Ipv4(kVtep, kVtep2, {.df = true})
-                  .Udp(FlowSport(kIpA, kIpC, 17, 40000, 53), 4789,
-                       {.zero_csum = true})
-                  .Vxlan(kVniBlue)
-                  .Eth(kMacA, kMacC)
-                  .Ipv4(kIpA, kIpC)
+       .out = TunnelledAToC(kZeroMac, kZeroMac, 17, 53)
                   .Udp(40000, 53)
                   .Payload(Bytes(1500 - 14 - 20 - 8, 0x5a))
                   .Build(),
