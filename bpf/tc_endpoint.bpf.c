@@ -20,6 +20,7 @@
 #include "lib/arp.h"
 #include "lib/config.h"
 #include "lib/counters.h"
+#include "lib/interfaces.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
@@ -45,7 +46,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 					   struct ovx_trace *t)
 {
 	struct ovx_endpoint_key key = {};
-	const struct ovx_interface *self;
+	struct ovx_interface self; /* what lib/interfaces.h fills */
 	const struct ovx_endpoint *dst;
 	struct ovx_flow flow;
 	struct cursor c;
@@ -58,12 +59,11 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	__u8 tos;
 	int ret;
 
-	self = bpf_map_lookup_elem(&interfaces, &ifindex);
-	if (!self)
+	if (!interface_lookup(ifindex, &self))
 		return -OVX_DROP_UNKNOWN_IFACE;
-	vni = self->vni;
+	vni = self.vni;
 	t->vni = vni;
-	t->src_identity = self->identity;
+	t->src_identity = self.identity;
 
 	/* Headers normally sit in the linear area already; pull if not. */
 	if (skb->data + OVX_EGRESS_PULL_LEN > skb->data_end)
@@ -73,11 +73,11 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	eth = cursor_pull(&c, sizeof(*eth));
 	if (!eth)
 		return -OVX_DROP_MALFORMED;
-	if (!mac_equal(eth->h_source, self->mac))
+	if (!mac_equal(eth->h_source, self.mac))
 		return -OVX_DROP_SPOOF_MAC;
 
 	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
-		ret = arp_reply(&c, eth, self);
+		ret = arp_reply(&c, eth, &self);
 		if (ret < 0)
 			return ret;
 		/* Out of our veth, i.e. back into the container. */
@@ -94,7 +94,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	trace_ip(t, ip);
 	if (ip->ihl != 5)
 		return -OVX_DROP_IP_OPTIONS;
-	if (ip->saddr != self->addr[0])
+	if (ip->saddr != self.addr[0])
 		return -OVX_DROP_SPOOF_IP;
 	flow_parse(&c, ip, &flow);
 	t->sport = flow.sport;
@@ -118,7 +118,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 		return -OVX_DROP_NO_ENDPOINT;
 	t->dst_identity = dst->identity;
 
-	ret = endpoint_policy(dst, vni, self->identity, dst->identity, &flow);
+	ret = endpoint_policy(dst, vni, self.identity, dst->identity, &flow);
 	if (ret < 0)
 		return ret;
 
@@ -145,7 +145,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	sport = vxlan_sport(hash);
 	/* Inner source is the container's own MAC (checked above). */
 	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, ip->protocol,
-			  dst->mac, self->mac);
+			  dst->mac, self.mac);
 	if (ret < 0)
 		return ret;
 	ret = vxlan_xmit(skb, dst->vtep[0]);

@@ -9,17 +9,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "maps/abi/ovx_abi.h"
+#include "maps/interface_slots.h"
 #include "maps/pinned_map.h"
 
 namespace ovx::maps {
 
 using EndpointsMap = TypedMap<ovx_endpoint_key, ovx_endpoint>;
-using InterfacesMap = TypedMap<uint32_t, ovx_interface>;
 using VtepsMap = TypedMap<ovx_vtep_key, ovx_vtep>;
 using VtepVnisMap = TypedMap<ovx_vtep_vni_key, ovx_vtep_vni>;
 using NetworksMap = TypedMap<uint32_t, ovx_network>;
@@ -48,6 +49,39 @@ std::string FormatMac(const uint8_t* mac);
 std::string ReasonName(uint32_t reason);
 bool IsDrop(uint32_t reason);
 absl::string_view DirectionName(uint32_t dir);
+
+// `interfaces` together with interface_slots, its copy for tc_endpoint, so
+// that every write reaches both in an order where a slot never holds what
+// `interfaces` no longer says: a slot is emptied before an entry changes and
+// filled after.
+class InterfacesMap {
+ public:
+  static absl::StatusOr<InterfacesMap> Open(absl::string_view bpffs);
+
+  absl::StatusOr<std::optional<ovx_interface>> Lookup(uint32_t ifindex) const {
+    return map_.Lookup(ifindex);
+  }
+  absl::Status Update(uint32_t ifindex, const ovx_interface& value);
+  absl::Status Delete(uint32_t ifindex);
+  // Rewrites the slots from `interfaces`: what a writer does when it starts,
+  // since one that stopped half-way, or a hand edit of `interfaces`, can
+  // leave them behind.
+  absl::Status RebuildSlots();
+  absl::StatusOr<std::vector<std::pair<uint32_t, ovx_interface>>> Dump()
+      const {
+    return map_.Dump();
+  }
+  // nullopt while the loaded programs are older than the slots.
+  const std::optional<InterfaceSlots>& slots() const { return slots_; }
+
+ private:
+  InterfacesMap(TypedMap<uint32_t, ovx_interface> map,
+                std::optional<InterfaceSlots> slots)
+      : map_(std::move(map)), slots_(std::move(slots)) {}
+
+  TypedMap<uint32_t, ovx_interface> map_;
+  std::optional<InterfaceSlots> slots_;
+};
 
 // All maps of one bpffs root, opened together.
 struct DataplaneMaps {

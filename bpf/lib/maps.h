@@ -30,6 +30,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } interfaces SEC(".maps");
 
+/* The same as `interfaces`, by ifindex % OVX_INTERFACE_SLOTS; see ovx_abi.h
+ * and lib/interfaces.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_INTERFACE_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written in place by the controller */
+	__type(key, __u32);
+	__type(value, struct ovx_interface_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} interface_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, OVX_MAX_VTEPS);

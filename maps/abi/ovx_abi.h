@@ -45,10 +45,12 @@
 #define OVX_MAP_NETWORKS "networks"
 #define OVX_MAP_COUNTERS "counters"
 #define OVX_MAP_EVENTS "events"
+#define OVX_MAP_INTERFACE_SLOTS "interface_slots"
 
 /* max_entries are part of the ABI: changing one renames the map. */
 #define OVX_MAX_ENDPOINTS 262144
 #define OVX_MAX_INTERFACES 16384
+#define OVX_INTERFACE_SLOTS 4096 /* a power of two */
 #define OVX_MAX_VTEPS 16384
 #define OVX_MAX_VTEP_VNIS 262144
 #define OVX_MAX_NETWORKS 16384
@@ -183,6 +185,27 @@ OVX_ASSERT_OFFSET(struct ovx_interface, identity, 4);
 OVX_ASSERT_OFFSET(struct ovx_interface, family, 8);
 OVX_ASSERT_OFFSET(struct ovx_interface, mac, 10);
 OVX_ASSERT_OFFSET(struct ovx_interface, addr, 16);
+
+/*
+ * interface_slots: a copy of `interfaces` that the endpoint program reads
+ * without a hash lookup. An array (mmap-able) of OVX_INTERFACE_SLOTS slots;
+ * ifindex i may sit in slot i % OVX_INTERFACE_SLOTS, and an interface that
+ * finds its slot taken lives in `interfaces` only. `interfaces` stays the
+ * truth: a slot is written after it, emptied before it, and rebuilt from it
+ * whenever the maps are opened for writing (maps/interface_slots.h).
+ *
+ * Writers hold the slot as a seqlock: seq odd while they write, +1 again
+ * when done. A reader that sees seq odd or changed, or another ifindex,
+ * uses `interfaces` instead.
+ */
+struct ovx_interface_slot {
+	__u32 seq;     /* odd: being written */
+	__u32 ifindex; /* 0: empty */
+	struct ovx_interface iface;
+};
+OVX_ASSERT_SIZE(struct ovx_interface_slot, 40);
+OVX_ASSERT_OFFSET(struct ovx_interface_slot, ifindex, 4);
+OVX_ASSERT_OFFSET(struct ovx_interface_slot, iface, 8);
 
 /* ---- vteps: VTEP address -> node (allow-list for decapsulation) ---------- */
 

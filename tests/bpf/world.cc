@@ -112,10 +112,16 @@ absl::Status FillMaps(const World& w, const MapFds& fds) {
       {w.host_b, maps::Interface(kVniBlue, kIpB, M(kMacB), kIdB)},
       {w.host_r, maps::Interface(kVniRed, kIpR, M(kMacR), kIdR)},
   };
+  // As the controller writes them: the hash, then the slot.
+  auto slots = maps::InterfaceSlots::FromFd(fds.interface_slots);
+  if (!slots.ok()) return slots.status();
   for (const If& i : ifs) {
     if (auto s = Put(fds.interfaces, &i.ifindex, &i.iface, "interfaces");
         !s.ok()) {
       return s;
+    }
+    if (!slots->Put(i.ifindex, i.iface)) {
+      return absl::InternalError("interface slot taken");
     }
   }
   uint32_t node = 1;

@@ -73,6 +73,7 @@ struct World {
 struct MapFds {
   int endpoints = -1;
   int interfaces = -1;
+  int interface_slots = -1;
   int vteps = -1;
   int vtep_vnis = -1;
   int networks = -1;

@@ -42,6 +42,14 @@ for h in "${HOSTS[@]}"; do
   check "$h holds 6 endpoints" wait_for 5 \
     bash -c "[[ \$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump endpoints | wc -l) -eq 6 ]]"
 done
+# tc_endpoint reads its sender from interface_slots: they must say what
+# the interfaces map says (one line per local container).
+for h in "${HOSTS[@]}"; do
+  check "$h interface_slots = its interfaces map (2 entries)" bash -c "
+    a=\$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump interfaces | sort)
+    b=\$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump interface_slots | sort)
+    [[ \$(wc -l <<<\"\$a\") -eq 2 && \"\$a\" == \"\$b\" ]]"
+done
 
 heading "same network: every pair, ICMP and TCP"
 for net in BLUE RED; do
@@ -78,6 +86,8 @@ a3_gone() {
 check "(100, 10.10.0.3) removed from the endpoints map of h1, h2, h3" wait_for 2 a3_gone
 check "h3 interfaces map no longer maps a3's veth" \
   bash -c "! '$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[h3]}' dump interfaces | grep -q ' ip=10.10.0.3 '"
+check "h3 interface_slots no longer hold a3's veth" \
+  bash -c "! '$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[h3]}' dump interface_slots | grep -q ' ip=10.10.0.3 '"
 expect_ping_fail a1 a3
 expect_ping_fail a3 a2
 expect_tcp_fail a2 a3

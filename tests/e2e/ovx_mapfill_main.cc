@@ -12,7 +12,8 @@
 //   ovx-test-mapfill --bpffs=DIR vtep --ip=IP [--node_id=N]
 //   ovx-test-mapfill --bpffs=DIR vtep-vni --ip=IP --vni=N [--count=N]
 //   ovx-test-mapfill --bpffs=DIR network --vni=N [--mtu=N] [--net_flags=N]
-//   ovx-test-mapfill --bpffs=DIR dump endpoints|interfaces|vteps|vtep_vnis|networks
+//   ovx-test-mapfill --bpffs=DIR dump endpoints|interfaces|interface_slots|
+//                                     vteps|vtep_vnis|networks
 //   ovx-test-mapfill --bpffs=DIR counters      (non-zero: dir reason packets bytes)
 #include <arpa/inet.h>
 #include <gflags/gflags.h>
@@ -158,10 +159,16 @@ absl::Status Dump(absl::string_view which) {
                                    k.vni, FormatIpv4(Addr(k.addr[0])), where,
                                    FormatMac(v.mac), v.identity);
     }
-  } else if (which == "interfaces") {
-    auto entries = maps->interfaces.Dump();
-    if (!entries.ok()) return entries.status();
-    for (const auto& [k, v] : *entries) {
+  } else if (which == "interfaces" || which == "interface_slots") {
+    std::vector<std::pair<uint32_t, ovx_interface>> entries;
+    if (which == "interfaces") {
+      auto dumped = maps->interfaces.Dump();
+      if (!dumped.ok()) return dumped.status();
+      entries = *std::move(dumped);
+    } else if (maps->interfaces.slots().has_value()) {
+      entries = maps->interfaces.slots()->Filled();
+    }
+    for (const auto& [k, v] : entries) {
       std::cout << absl::StrFormat("ifindex=%u vni=%u ip=%s mac=%s identity=%u\n",
                                    k, v.vni, FormatIpv4(Addr(v.addr[0])),
                                    FormatMac(v.mac), v.identity);
