@@ -163,6 +163,7 @@ fi
 
 prog_json=null
 if ((!skip_prog)); then
+  wait_quiet 30
   log "per-packet program cost ($prog_iters runs per case)"
   eps=1,1000,100000
   prog_cost_run "$PROG_COST" "$prog_iters" "$eps" "$BENCH_TMP/prog_cost.json"

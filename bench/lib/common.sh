@@ -15,6 +15,28 @@ die() { log "FAIL: $*"; exit 1; }
 # bpffs mounts live under the temp dir, so they stay visible.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# wait_quiet MAX_S: returns once the machine was under 10% busy over one
+# second, or after MAX_S seconds; logs which. Per-packet timings taken while
+# the kernel still tears down the network tests' namespaces read high.
+wait_quiet() {
+  local max=$1 t0=$SECONDS a b busy
+  while :; do
+    a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    busy=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y);
+      u = y[1] - x[1]; i = y[2] - x[2]; print int(100 * u / (u + i + 1e-9)) }')
+    if ((busy < 10)); then
+      log "machine quiet (${busy}% busy) after $((SECONDS - t0)) s"
+      return 0
+    fi
+    if ((SECONDS - t0 >= max)); then
+      log "machine still ${busy}% busy after ${max} s; timing anyway"
+      return 0
+    fi
+  done
+}
+
 netns_add() {
   ip netns add "$1" || die "create netns $1"
   BENCH_NETNS+=("$1")
