@@ -25,12 +25,12 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
           + " | \(.goal.text) | \(.goal.met | met) |"),
       "" ),
   ( if ($doc.prog_cost | length) > 0 then
-      "## Per-packet program cost (BPF_PROG_TEST_RUN, repeat=1 x \($doc.prog_cost[0].iterations), minus a trivial program of the same type)",
+      "## Per-packet program cost (BPF_PROG_TEST_RUN, repeat=1 x \($doc.prog_cost[0].iterations), minus a trivial program of the same type\(($doc.prog_cost[0].rounds_ns // [0] | length) as $n | if $n > 1 then "; per case the least disturbed of \($n) rounds, all in brackets" else "" end))",
       "",
       "| case | program | endpoints in map | ns/packet | raw median ns | baseline ns | raw p10-p90 ns | goal | |",
       "|---|---|---:|---:|---:|---:|---:|---|---|",
       ( $doc.prog_cost[]
-        | "| \(.case) | \(.program) | \(.endpoints) | \(.ns_per_packet | f) | \(.raw_median_ns | f) | \(.baseline_median_ns | f) | \(.raw_p10_ns | f)-\(.raw_p90_ns | f) | \(.goal.text // "") | \(.goal_met | met) |"),
+        | "| \(.case) | \(.program) | \(.endpoints) | \(.ns_per_packet | f)\(if (.rounds_ns // [] | length) > 1 then " [\(.rounds_ns | map(f) | join(", "))]" else "" end) | \(.raw_median_ns | f) | \(.baseline_median_ns | f) | \(.raw_p10_ns | f)-\(.raw_p90_ns | f) | \(.goal.text // "") | \(.goal_met | met) |"),
       ""
     else empty end ),
   ( if ($doc.map_rates | length) > 0 then
