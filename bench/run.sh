@@ -67,8 +67,8 @@ if ((smoke)); then
 else
   rounds=${rounds:-5} duration=${duration:-3} prog_iters=20000 prop_changes=200
   # Three rounds ~15 s apart, each case's least disturbed one kept
-  # (lib/prog_rounds.jq): a burst of other work on this shared machine no
-  # longer decides a figure, as it did the first block of runs B, E, F, G.
+  # (lib/prog_rounds.jq): the slow first seconds after the network tests,
+  # or a burst of other work, no longer decide a figure.
   prog_rounds=3
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"

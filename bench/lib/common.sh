@@ -16,8 +16,9 @@ die() { log "FAIL: $*"; exit 1; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # wait_quiet MAX_S: returns once the machine was under 10% busy over one
-# second, or after MAX_S seconds; logs which. Per-packet timings taken while
-# the kernel still tears down the network tests' namespaces read high.
+# second, or after MAX_S seconds; logs which, so that a slow per-packet
+# round can be told from a busy machine (runs G and H: idle, and the first
+# round still slow).
 wait_quiet() {
   local max=$1 t0=$SECONDS a b busy
   while :; do

@@ -1,10 +1,12 @@
 # bench/lib/prog_rounds.jq - merges the ovx_prog_cost reports of several
 # rounds (slurped, -s): per (case, endpoints), the round with the lowest
 # ns_per_packet, with every round's figure in rounds_ns, in round order.
-# Other engineers' work on this machine only ever adds time to a round (it
-# hit the first block of runs B, E, F and G by 40-100 ns), so the least
-# disturbed round is the program's cost; each round is itself the median of
-# its runs. Map update rates come from the first round.
+# Disturbance only ever adds time to a round: the first round after the
+# network tests reads 35-100 ns high in every case, the trivial program
+# included (runs B, E-H), even with the machine idle, and other engineers'
+# work comes in bursts. So the least disturbed round is the program's cost;
+# each round is itself the median of its runs. Map update rates come from
+# the first round.
 . as $r
 | { programs: [ $r[0].programs[] as $p
       | [ $r[].programs[] | select(.case == $p.case and .endpoints == $p.endpoints) ] as $all
