@@ -61,6 +61,11 @@ const TypeSpec kInterface{
     {OVX_FIELD(ovx_interface, vni), OVX_FIELD(ovx_interface, identity),
      OVX_FIELD(ovx_interface, family), OVX_FIELD(ovx_interface, pad),
      OVX_FIELD(ovx_interface, mac), OVX_FIELD(ovx_interface, addr)}};
+const TypeSpec kInterfaceSlot{
+    "ovx_interface_slot",
+    sizeof(ovx_interface_slot),
+    {OVX_FIELD(ovx_interface_slot, seq), OVX_FIELD(ovx_interface_slot, ifindex),
+     OVX_FIELD(ovx_interface_slot, iface)}};
 const TypeSpec kVtepKey{
     "ovx_vtep_key",
     sizeof(ovx_vtep_key),
@@ -131,6 +136,8 @@ const std::map<std::string, MapSpec>& Expected() {
        {BPF_MAP_TYPE_HASH, &kEndpointKey, &kEndpoint, OVX_MAX_ENDPOINTS}},
       {OVX_MAP_INTERFACES,
        {BPF_MAP_TYPE_HASH, &kU32, &kInterface, OVX_MAX_INTERFACES}},
+      {OVX_MAP_INTERFACE_SLOTS,
+       {BPF_MAP_TYPE_ARRAY, &kU32, &kInterfaceSlot, OVX_INTERFACE_SLOTS}},
       {OVX_MAP_VTEPS, {BPF_MAP_TYPE_HASH, &kVtepKey, &kVtep, OVX_MAX_VTEPS}},
       {OVX_MAP_VTEP_VNIS,
        {BPF_MAP_TYPE_HASH, &kVtepVniKey, &kVtepVni, OVX_MAX_VTEP_VNIS}},

@@ -161,9 +161,8 @@ absl::Status InterfacesMap::RebuildSlots() {
     std::memcpy(&ifindex, raw.data(), sizeof(ifindex));
     ifindexes.push_back(ifindex);
   }
-  return slots_->Rebuild(ifindexes, [this](uint32_t ifindex) {
-    return map_.Lookup(ifindex);
-  });
+  return slots_->Rebuild(
+      ifindexes, [this](uint32_t ifindex) { return map_.Lookup(ifindex); });
 }
 
 absl::Status InterfacesMap::Update(uint32_t ifindex,

@@ -67,8 +67,7 @@ class InterfacesMap {
   // since one that stopped half-way, or a hand edit of `interfaces`, can
   // leave them behind.
   absl::Status RebuildSlots();
-  absl::StatusOr<std::vector<std::pair<uint32_t, ovx_interface>>> Dump()
-      const {
+  absl::StatusOr<std::vector<std::pair<uint32_t, ovx_interface>>> Dump() const {
     return map_.Dump();
   }
   // nullopt while the loaded programs are older than the slots.

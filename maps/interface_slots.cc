@@ -75,8 +75,7 @@ absl::StatusOr<InterfaceSlots> InterfaceSlots::FromFd(int fd) {
   const size_t len =
       (sizeof(ovx_interface_slot) * OVX_INTERFACE_SLOTS + page - 1) / page *
       page;
-  void* addr =
-      ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* addr = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (addr == MAP_FAILED) {
     return absl::ErrnoToStatus(errno, "mmap interface_slots");
   }
@@ -165,13 +164,11 @@ std::optional<ovx_interface> InterfaceSlots::Get(uint32_t ifindex) const {
   }
 }
 
-std::vector<std::pair<uint32_t, ovx_interface>> InterfaceSlots::Filled()
-    const {
+std::vector<std::pair<uint32_t, ovx_interface>> InterfaceSlots::Filled() const {
   std::vector<std::pair<uint32_t, ovx_interface>> out;
   for (uint32_t i = 0; i < OVX_INTERFACE_SLOTS; ++i) {
-    const uint32_t ifindex =
-        std::atomic_ref<uint32_t>(slots_[i].ifindex).load(
-            std::memory_order_relaxed);
+    const uint32_t ifindex = std::atomic_ref<uint32_t>(slots_[i].ifindex)
+                                 .load(std::memory_order_relaxed);
     if (ifindex == 0) continue;
     if (auto iface = Get(ifindex)) out.emplace_back(ifindex, *iface);
   }

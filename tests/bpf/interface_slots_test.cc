@@ -1,5 +1,7 @@
 // interface_slots: what tc_endpoint reads from a slot and when it reads the
 // `interfaces` hash instead, and the writer side (maps/interface_slots.h).
+#include "maps/interface_slots.h"
+
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -10,7 +12,6 @@
 
 #include "gtest/gtest.h"
 #include "maps/dataplane_maps.h"
-#include "maps/interface_slots.h"
 #include "tests/bpf/packet_test.h"
 
 namespace ovx::testing {
@@ -74,9 +75,9 @@ class InterfaceSlotsTest : public ::testing::Test {
         moved = reason;
       }
     }
-    EXPECT_EQ(run->retval, static_cast<uint32_t>(moved >= OVX_FIRST_DROP
-                                                     ? TC_ACT_SHOT
-                                                     : TC_ACT_REDIRECT));
+    EXPECT_EQ(run->retval,
+              static_cast<uint32_t>(moved >= OVX_FIRST_DROP ? TC_ACT_SHOT
+                                                            : TC_ACT_REDIRECT));
     return moved;
   }
 
@@ -88,9 +89,9 @@ class InterfaceSlotsTest : public ::testing::Test {
     slot.seq = seq;
     slot.ifindex = ifindex;
     slot.iface = iface;
-    ASSERT_EQ(bpf_map_update_elem(loaded_->fds.interface_slots, &key, &slot,
-                                  BPF_ANY),
-              0);
+    ASSERT_EQ(
+        bpf_map_update_elem(loaded_->fds.interface_slots, &key, &slot, BPF_ANY),
+        0);
   }
   ovx_interface_slot ReadRaw(uint32_t ifindex) {
     uint32_t key = ifindex % OVX_INTERFACE_SLOTS;
@@ -179,8 +180,7 @@ TEST_F(InterfaceSlotsTest, RebuildFollowsTheTruth) {
   for (const auto& [ifindex, iface] : truth) ifindexes.push_back(ifindex);
   absl::Status rebuilt = slots_->Rebuild(
       ifindexes,
-      [&](uint32_t ifindex)
-          -> absl::StatusOr<std::optional<ovx_interface>> {
+      [&](uint32_t ifindex) -> absl::StatusOr<std::optional<ovx_interface>> {
         auto it = truth.find(ifindex);
         if (it == truth.end()) return std::nullopt;
         return it->second;

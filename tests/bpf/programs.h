@@ -39,9 +39,12 @@ inline int SharedFd(const MapFds& fds, const std::string& name) {
       {OVX_MAP_ENDPOINTS, fds.endpoints},
       {OVX_MAP_INTERFACES, fds.interfaces},
       {OVX_MAP_INTERFACE_SLOTS, fds.interface_slots},
-      {OVX_MAP_VTEPS, fds.vteps},         {OVX_MAP_VTEP_VNIS, fds.vtep_vnis},
-      {OVX_MAP_NETWORKS, fds.networks},   {OVX_MAP_COUNTERS, fds.counters},
-      {OVX_MAP_EVENTS, fds.events},       {OVX_MAP_POLICY, fds.policy},
+      {OVX_MAP_VTEPS, fds.vteps},
+      {OVX_MAP_VTEP_VNIS, fds.vtep_vnis},
+      {OVX_MAP_NETWORKS, fds.networks},
+      {OVX_MAP_COUNTERS, fds.counters},
+      {OVX_MAP_EVENTS, fds.events},
+      {OVX_MAP_POLICY, fds.policy},
       {OVX_MAP_CONNTRACK, fds.conntrack}};
   for (const auto& [n, fd] : all) {
     if (name == n) return fd;
@@ -82,12 +85,11 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of,
         absl::StrCat("load skeleton: ", std::strerror(-err)));
   }
   auto& m = l.skel->maps;
-  l.fds = MapFds{bpf_map__fd(m.endpoints),  bpf_map__fd(m.interfaces),
-                 bpf_map__fd(m.interface_slots),
-                 bpf_map__fd(m.vteps),      bpf_map__fd(m.vtep_vnis),
-                 bpf_map__fd(m.networks),   bpf_map__fd(m.counters),
-                 bpf_map__fd(m.events),     bpf_map__fd(m.policy),
-                 bpf_map__fd(m.conntrack)};
+  l.fds = MapFds{bpf_map__fd(m.endpoints),       bpf_map__fd(m.interfaces),
+                 bpf_map__fd(m.interface_slots), bpf_map__fd(m.vteps),
+                 bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
+                 bpf_map__fd(m.counters),        bpf_map__fd(m.events),
+                 bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack)};
   l.prog_fd = bpf_program__fd(prog_of(l.skel.get()));
   return l;
 }

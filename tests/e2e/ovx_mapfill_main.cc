@@ -169,9 +169,9 @@ absl::Status Dump(absl::string_view which) {
       entries = maps->interfaces.slots()->Filled();
     }
     for (const auto& [k, v] : entries) {
-      std::cout << absl::StrFormat("ifindex=%u vni=%u ip=%s mac=%s identity=%u\n",
-                                   k, v.vni, FormatIpv4(Addr(v.addr[0])),
-                                   FormatMac(v.mac), v.identity);
+      std::cout << absl::StrFormat(
+          "ifindex=%u vni=%u ip=%s mac=%s identity=%u\n", k, v.vni,
+          FormatIpv4(Addr(v.addr[0])), FormatMac(v.mac), v.identity);
     }
   } else if (which == "vteps") {
     auto entries = maps->vteps.Dump();
