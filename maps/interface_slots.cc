@@ -8,16 +8,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
-#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "maps/fd.h"
+#include "maps/pinned_map.h"
 
 namespace ovx::maps {
 namespace {
@@ -45,13 +42,11 @@ void InterfaceSlots::Unmap::operator()(ovx_interface_slot* slots) const {
 
 absl::StatusOr<std::optional<InterfaceSlots>> InterfaceSlots::Open(
     absl::string_view bpffs) {
-  const std::string path = absl::StrCat(bpffs, "/", OVX_MAP_INTERFACE_SLOTS);
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return std::nullopt;
-    return absl::ErrnoToStatus(errno, absl::StrCat("open pinned map ", path));
-  }
-  auto slots = FromFd(fd.get());
+  auto map = PinnedMap::Open(bpffs, OVX_MAP_INTERFACE_SLOTS, sizeof(uint32_t),
+                             sizeof(ovx_interface_slot));
+  if (absl::IsNotFound(map.status())) return std::nullopt;
+  if (!map.ok()) return map.status();
+  auto slots = FromFd(map->fd());
   if (!slots.ok()) return slots.status();
   return std::optional<InterfaceSlots>(*std::move(slots));
 }
