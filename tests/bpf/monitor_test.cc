@@ -78,12 +78,7 @@ TEST(MonitorTest, PrintsDropEventsAsJsonLines) {
   ASSERT_NE(skel, nullptr);
   skel->rodata->ovx_cfg = NodeConfig(TheWorld());
   ASSERT_EQ(tc_endpoint__load(skel.get()), 0);
-  auto& m = skel->maps;
-  MapFds fds{bpf_map__fd(m.endpoints),       bpf_map__fd(m.interfaces),
-             bpf_map__fd(m.interface_slots), bpf_map__fd(m.vteps),
-             bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
-             bpf_map__fd(m.counters),        bpf_map__fd(m.events),
-             bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack)};
+  const MapFds fds = FdsOf(skel->maps);
   ASSERT_TRUE(FillMaps(TheWorld(), fds).ok());
   uint32_t vni = kVniBlue;
   ovx_network deny{};

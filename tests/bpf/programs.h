@@ -52,6 +52,16 @@ inline int SharedFd(const MapFds& fds, const std::string& name) {
   return -1;
 }
 
+// The ABI map fds of a loaded skeleton (its `maps` member).
+template <typename SkelMaps>
+MapFds FdsOf(const SkelMaps& m) {
+  return MapFds{bpf_map__fd(m.endpoints),       bpf_map__fd(m.interfaces),
+                bpf_map__fd(m.interface_slots), bpf_map__fd(m.vteps),
+                bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
+                bpf_map__fd(m.counters),        bpf_map__fd(m.events),
+                bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack)};
+}
+
 struct LoadOptions {
   // Another loaded object's maps, reused (as the loader's pinning does), so
   // several programs see one conntrack table.
@@ -85,11 +95,7 @@ absl::StatusOr<Loaded<Skel>> LoadObject(const ovx_config& cfg, ProgOf prog_of,
         absl::StrCat("load skeleton: ", std::strerror(-err)));
   }
   auto& m = l.skel->maps;
-  l.fds = MapFds{bpf_map__fd(m.endpoints),       bpf_map__fd(m.interfaces),
-                 bpf_map__fd(m.interface_slots), bpf_map__fd(m.vteps),
-                 bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
-                 bpf_map__fd(m.counters),        bpf_map__fd(m.events),
-                 bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack)};
+  l.fds = FdsOf(m);
   l.prog_fd = bpf_program__fd(prog_of(l.skel.get()));
   return l;
 }
