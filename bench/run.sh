@@ -6,6 +6,7 @@
 #                [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation] [--tcp-cc=NAME|default]
+#                [--tcp-write=BYTES]
 #
 # The same two-host namespace topology is carried by plain routing, by the
 # kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
@@ -17,6 +18,9 @@
 # and prints the Markdown on stdout.
 # --tcp-cc: the TCP congestion control of every container (default cubic,
 # the Linux default; "default" keeps this kernel's). Set alike on all paths.
+# --tcp-write: bytes per write in the TCP tests (iperf3 -l, K/M suffixes;
+# default iperf3's 128K). How writes tile into segments moves TCP by up to
+# ~25%, differently per MTU: docs/performance.md, "TCP write size".
 # Exit status: non-zero only when a path is broken (a connection fails, bytes
 # differ, a program takes the wrong path) or the setup fails; never on a
 # number.
@@ -44,6 +48,7 @@ skip_net=0
 skip_prog=0
 skip_prop=0
 tcp_cc=cubic
+tcp_write=
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
@@ -57,7 +62,8 @@ for arg in "$@"; do
     --skip-prog-cost) skip_prog=1 ;;
     --skip-propagation) skip_prop=1 ;;
     --tcp-cc=*) tcp_cc=${arg#*=} ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tcp-write=*) tcp_write=${arg#*=} ;;
+    -h | --help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +79,9 @@ else
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
+[[ -z $tcp_write || $tcp_write =~ ^[1-9][0-9]*[KM]?$ ]] ||
+  die "--tcp-write must be a byte count, optionally with K or M (e.g. 1M)"
+BENCH_TCP_WRITE=$tcp_write
 IFS=, read -r -a PATHS <<<"$paths"
 IFS=, read -r -a PROFILES <<<"$profiles"
 
@@ -201,13 +210,15 @@ meta=$(jq -n --arg started "$started" --arg cmd "$cmdline" \
   --arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   --argjson elapsed "$((SECONDS - t0))" \
   --arg tcp_cc "$tcp_cc" --arg kernel_cc "$kernel_cc" \
+  --arg tcp_write "${tcp_write:-128K}" \
   --argjson paths "$(printf '%s\n' "${PATHS[@]}" | jq -R . | jq -s .)" \
   --argjson profiles "$( ((skip_net)) && echo '[]' || printf '%s\n' "${PROFILES[@]}" | jq -R . | jq -s .)" \
   --argjson notes "$(for k in "${!PROFILE_NOTES[@]}"; do jq -n --arg k "$k" --arg v "${PROFILE_NOTES[$k]}" '{($k): $v}'; done | jq -s add)" \
   '{started: $started, command: $cmd, mode: $mode, rounds: $rounds,
     duration_s: $duration, kernel: $kernel, nproc: $nproc, cpu: $cpu,
     commit: $commit, elapsed_s: $elapsed, paths: $paths, profiles: $profiles,
-    profile_notes: $notes, tcp_cc: $tcp_cc, kernel_tcp_cc: $kernel_cc}')
+    profile_notes: $notes, tcp_cc: $tcp_cc, kernel_tcp_cc: $kernel_cc,
+    tcp_write: $tcp_write}')
 results=$(jq -s --argjson meta "$meta" --argjson prog "$prog_json" \
   --argjson prop "$prop_json" -f "$here/lib/report.jq" "$BENCH_SAMPLES") ||
   die "report: jq failed"
@@ -217,6 +228,7 @@ markdown="# ovx benchmark, $started
 Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), kernel $(uname -r).
 Command: \`$cmdline\` (commit $(jq -r .commit <<<"$meta"), took $((SECONDS - t0)) s).
 TCP congestion control in the containers: $tcp_cc (this kernel's default: $kernel_cc).
+TCP write size: ${tcp_write:-128K}$([[ -z $tcp_write ]] && echo " (iperf3's default)").
 
 $markdown"
 

@@ -55,7 +55,8 @@ measure_tcp() {
   local cpu0 cpu1
   cpu0=$(cpu_busy_s)
   timeout $((dur + 30)) ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
-    -p $IPERF_PORT -t "$dur" -O 1 -P "$streams" -J >"$out" 2>&1 ||
+    -p $IPERF_PORT -t "$dur" -O 1 -P "$streams" ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} \
+    -J >"$out" 2>&1 ||
     die "$p: iperf3 TCP -P $streams failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
   cpu1=$(cpu_busy_s)
   local bps bytes
