@@ -135,6 +135,11 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 	/* Inner IPv4 onwards is untouched; its length is the skb's less the
 	 * original Ethernet header. */
 	__u32 inner_l3 = skb->len - sizeof(struct ethhdr);
+	/* A GSO skb past 64 KB (IPv4 BIG TCP) does not fit the 16-bit
+	 * lengths: 0, as the kernel writes for it (iph_set_totlen()).
+	 * Segmentation writes each segment's own lengths. */
+	__u32 outer_l3 = inner_l3 + OVX_VXLAN_OVERHEAD;
+	__u16 tot_len = outer_l3 > 0xffff ? 0 : outer_l3;
 	struct cursor c;
 	struct ethhdr *eth, *ieth;
 	struct iphdr *ip;
@@ -162,11 +167,10 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 
 	udp->source = bpf_htons(sport);
 	udp->dest = bpf_htons(ovx_cfg.vxlan_port);
-	udp->len = bpf_htons(inner_l3 + sizeof(struct ethhdr) + sizeof(*vx) +
-			     sizeof(*udp));
+	udp->len = bpf_htons(tot_len ? tot_len - sizeof(*ip) : 0);
 	udp->check = 0;
 
-	outer_ipv4_write(ip, tos, inner_l3 + OVX_VXLAN_OVERHEAD, remote);
+	outer_ipv4_write(ip, tos, tot_len, remote);
 
 	/* Outer MACs: zero until the FIB fills them; eth type is ours. */
 	__builtin_memset(eth, 0, 2 * ETH_ALEN);
