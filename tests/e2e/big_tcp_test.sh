@@ -20,26 +20,11 @@ e2e_build_dir ovx-loader ovx-test-mapfill
 e2e_init
 
 BIG=196608
+SET_BIG_TCP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/set-big-tcp.py
 
 # big_tcp NAMESPACE IFACE: gso_ipv4_max_size and gro_ipv4_max_size = $BIG
-# (rtnetlink; Debian 12's iproute2 6.1 cannot set them yet).
-big_tcp() {
-  in_ns "$1" python3 - "$2" "$BIG" <<'EOF'
-import socket, struct, sys
-IFLA_GSO_IPV4_MAX_SIZE, IFLA_GRO_IPV4_MAX_SIZE = 63, 64
-name, size = sys.argv[1], int(sys.argv[2])
-def attr(kind, value):
-    return struct.pack("HHI", 8, kind, value)
-body = struct.pack("BxHiII", socket.AF_UNSPEC, 0, socket.if_nametoindex(name), 0, 0)
-body += attr(IFLA_GSO_IPV4_MAX_SIZE, size) + attr(IFLA_GRO_IPV4_MAX_SIZE, size)
-RTM_NEWLINK, NLM_F_REQUEST, NLM_F_ACK = 16, 1, 4
-msg = struct.pack("IHHII", 16 + len(body), RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0) + body
-s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-s.send(msg)
-err = struct.unpack("i", s.recv(4096)[16:20])[0]
-sys.exit(f"{name}: RTM_NEWLINK gso_ipv4_max_size failed: {-err}" if err else 0)
-EOF
-}
+# (Debian 12's iproute2 6.1 cannot set them yet).
+big_tcp() { in_ns "$1" python3 "$SET_BIG_TCP" "$2" "$BIG"; }
 
 heading "topology"
 host_add h1 192.168.50.1
