@@ -22,6 +22,8 @@ expect_refused --rounds=0 "--rounds must be a positive integer"
 expect_refused --duration=3s "--duration must be a positive integer"
 expect_refused --tcp-write=12X "--tcp-write must be a byte count"
 expect_refused --tcp-write=0 "--tcp-write must be a byte count"
+expect_refused --big-tcp=65536 "--big-tcp must be a size in bytes above 65536"
+expect_refused --big-tcp=1M "--big-tcp must be a size in bytes above 65536"
 expect_refused --frobnicate "unknown argument --frobnicate"
 
 help=$(bash "$run" --help 2>&1)

@@ -6,7 +6,7 @@
 #                [--profiles=veth,nic]
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation] [--tcp-cc=NAME|default]
-#                [--tcp-write=BYTES]
+#                [--tcp-write=BYTES] [--big-tcp=BYTES]
 #
 # The same two-host namespace topology is carried by plain routing, by the
 # kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
@@ -21,6 +21,9 @@
 # --tcp-write: bytes per write in the TCP tests (iperf3 -l, K/M suffixes;
 # default iperf3's 128K). How writes tile into segments moves TCP by up to
 # ~25%, differently per MTU: docs/performance.md, "TCP write size".
+# --big-tcp: IPv4 BIG TCP of that size (e.g. 196608) on every device of
+# every path but kvxlan, whose vxlan device loses data with it (see
+# docs/performance.md, "BIG TCP"); kvxlan runs at its best, without.
 # Exit status: non-zero only when a path is broken (a connection fails, bytes
 # differ, a program takes the wrong path) or the setup fails; never on a
 # number.
@@ -49,6 +52,7 @@ skip_prog=0
 skip_prop=0
 tcp_cc=cubic
 tcp_write=
+big_tcp=
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1 ;;
@@ -63,6 +67,7 @@ for arg in "$@"; do
     --skip-propagation) skip_prop=1 ;;
     --tcp-cc=*) tcp_cc=${arg#*=} ;;
     --tcp-write=*) tcp_write=${arg#*=} ;;
+    --big-tcp=*) big_tcp=${arg#*=} ;;
     -h | --help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -82,6 +87,8 @@ fi
 [[ -z $tcp_write || $tcp_write =~ ^[1-9][0-9]*[KM]?$ ]] ||
   die "--tcp-write must be a byte count, optionally with K or M (e.g. 1M)"
 BENCH_TCP_WRITE=$tcp_write
+[[ -z $big_tcp || ($big_tcp =~ ^[1-9][0-9]*$ && $big_tcp -gt 65536 && $big_tcp -le 524280) ]] ||
+  die "--big-tcp must be a size in bytes above 65536 and at most 524280"
 IFS=, read -r -a PATHS <<<"$paths"
 IFS=, read -r -a PROFILES <<<"$profiles"
 
@@ -155,6 +162,7 @@ if ((!skip_net)); then
         ovx-gro) topo_ovx "$profile" ovx-gro tc gro xdp ;;
         ovx-xdpin) topo_ovx "$profile" ovx-xdpin tc "" xdp ;;
       esac
+      [[ -z $big_tcp || $p == kvxlan ]] || topo_big_tcp "$p" "$big_tcp"
     done
     for p in "${PATHS[@]}"; do
       path_check "$p" "$([[ $p == plain ]] && echo 1500 || echo 1450)"
@@ -210,7 +218,7 @@ meta=$(jq -n --arg started "$started" --arg cmd "$cmdline" \
   --arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   --argjson elapsed "$((SECONDS - t0))" \
   --arg tcp_cc "$tcp_cc" --arg kernel_cc "$kernel_cc" \
-  --arg tcp_write "${tcp_write:-128K}" \
+  --arg tcp_write "${tcp_write:-128K}" --arg big_tcp "${big_tcp:-off}" \
   --argjson paths "$(printf '%s\n' "${PATHS[@]}" | jq -R . | jq -s .)" \
   --argjson profiles "$( ((skip_net)) && echo '[]' || printf '%s\n' "${PROFILES[@]}" | jq -R . | jq -s .)" \
   --argjson notes "$(for k in "${!PROFILE_NOTES[@]}"; do jq -n --arg k "$k" --arg v "${PROFILE_NOTES[$k]}" '{($k): $v}'; done | jq -s add)" \
@@ -218,7 +226,7 @@ meta=$(jq -n --arg started "$started" --arg cmd "$cmdline" \
     duration_s: $duration, kernel: $kernel, nproc: $nproc, cpu: $cpu,
     commit: $commit, elapsed_s: $elapsed, paths: $paths, profiles: $profiles,
     profile_notes: $notes, tcp_cc: $tcp_cc, kernel_tcp_cc: $kernel_cc,
-    tcp_write: $tcp_write}')
+    tcp_write: $tcp_write, big_tcp: $big_tcp}')
 results=$(jq -s --argjson meta "$meta" --argjson prog "$prog_json" \
   --argjson prop "$prop_json" -f "$here/lib/report.jq" "$BENCH_SAMPLES") ||
   die "report: jq failed"
@@ -229,6 +237,7 @@ Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), kerne
 Command: \`$cmdline\` (commit $(jq -r .commit <<<"$meta"), took $((SECONDS - t0)) s).
 TCP congestion control in the containers: $tcp_cc (this kernel's default: $kernel_cc).
 TCP write size: ${tcp_write:-128K}$([[ -z $tcp_write ]] && echo " (iperf3's default)").
+IPv4 BIG TCP: $([[ -n $big_tcp ]] && echo "$big_tcp bytes on every path but kvxlan" || echo "off (64 KB skbs)").
 
 $markdown"
 

@@ -162,6 +162,20 @@ topo_ovx() {
   TOPO_DST[$p]=10.40.0.2
 }
 
+# topo_big_tcp PATH SIZE: IPv4 BIG TCP (gso_ipv4_max_size capped at each
+# device's tso_max_size, gro_ipv4_max_size) on every device of the path's
+# four namespaces, as an operator turning it on would. $root: the repo.
+topo_big_tcp() {
+  local p=$1 size=$2 n dev
+  for n in h1 h2 c1 c2; do
+    n=$(ns_of "$p" $n)
+    for dev in $(ip -n "$n" -j link show | jq -r '.[].ifname | select(. != "lo")'); do
+      nsx "$n" python3 "$root/scripts/set-big-tcp.py" "$dev" "$size" ||
+        die "$p: BIG TCP on $dev in $n"
+    done
+  done
+}
+
 # ovx_fill PATH: both hosts' maps, as the controller would compute them
 # (through ovx-test-mapfill, which writes via the typed map wrappers).
 ovx_fill() {
