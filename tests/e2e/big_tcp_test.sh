@@ -36,13 +36,7 @@ CT_VNI=([a1]=100 [a2]=100)
 underlay_check
 
 heading "attach ovx (TC ingress), fill the maps, turn BIG TCP on"
-for h in h1 h2; do
-  ovx_attach_host "$h" --ingress=tc
-done
-for c in "${CONTAINERS[@]}"; do
-  ovx_attach_endpoint "$c"
-done
-mapfill_topology
+ovx_attach_all --ingress=tc
 # The sender's eth0 sizes TCP's skbs; the underlay must take them whole,
 # or the kernel segments them there.
 big_tcp "${CT_NS[a1]}" eth0 || die "BIG TCP on a1's eth0"

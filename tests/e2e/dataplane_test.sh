@@ -33,14 +33,10 @@ RED=(b1 b2)
 underlay_check
 
 heading "attach ovx and fill the maps"
+ovx_attach_all
 for h in h1 h2; do
-  ovx_attach_host "$h"
   expect_ingress "$h"
 done
-for c in "${CONTAINERS[@]}"; do
-  ovx_attach_endpoint "$c"
-done
-mapfill_topology
 # Cross-network destinations get a static neighbour, so packets really reach
 # the dataplane instead of dying on an unanswered ARP.
 for c in "${BLUE[@]}"; do

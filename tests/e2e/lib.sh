@@ -701,6 +701,20 @@ ovx_attach_endpoint() {
     die "ovx-loader attach --endpoint ${CT_IFACE[$c]} on $h failed: $(tail -n 5 "$RUN_DIR/logs/loader-$h.log")"
 }
 
+# ovx_attach_all [ATTACH FLAGS...]: ovx on every host's underlay (with the
+# flags), tc_endpoint on every container's veth, then the maps filled from
+# CT_VNI (mapfill_topology).
+ovx_attach_all() {
+  local h c
+  for h in "${HOSTS[@]}"; do
+    ovx_attach_host "$h" "$@"
+  done
+  for c in "${CONTAINERS[@]}"; do
+    ovx_attach_endpoint "$c"
+  done
+  mapfill_topology
+}
+
 # ovx_status_json HOST
 ovx_status_json() {
   ovx_loader "$1" status --json --bpffs="${HOST_BPFFS[$1]}"

@@ -40,13 +40,7 @@ CT_VNI=([a1]=100 [a2]=100)
 underlay_check
 
 heading "attach: TC ingress opens the fenced tunnel GRO device"
-for h in h1 h2; do
-  ovx_attach_host "$h" --ingress=tc
-done
-for c in "${CONTAINERS[@]}"; do
-  ovx_attach_endpoint "$c"
-done
-mapfill_topology
+ovx_attach_all --ingress=tc
 
 # gro_row HOST: the device's row in `ovx-loader status --json`, or nothing.
 gro_row() {
