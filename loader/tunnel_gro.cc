@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -13,86 +12,17 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "loader/kernel.h"
+#include "loader/rtnetlink.h"
 #include "maps/fd.h"
 
 namespace ovx::loader {
 namespace {
 
-// One rtnetlink request, attributes appended in order; Nest()/End() wrap
-// nested ones.
-class RtnlRequest {
- public:
-  RtnlRequest(uint16_t type, uint16_t flags) {
-    nlmsghdr hdr{};
-    hdr.nlmsg_type = type;
-    hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-    hdr.nlmsg_seq = 1;
-    Append(&hdr, sizeof(hdr));
-    ifinfomsg ifi{};
-    ifi.ifi_family = AF_UNSPEC;
-    Append(&ifi, sizeof(ifi));
-  }
-
-  void Put(uint16_t type, const void* data, size_t len) {
-    rtattr rta{};
-    rta.rta_type = type;
-    rta.rta_len = RTA_LENGTH(len);
-    Append(&rta, sizeof(rta));
-    Append(data, len);
-  }
-  void PutString(uint16_t type, const std::string& s) {
-    Put(type, s.c_str(), s.size() + 1);
-  }
-  size_t Nest(uint16_t type) {
-    size_t at = buf_.size();
-    Put(type, nullptr, 0);
-    return at;
-  }
-  void End(size_t nest) {
-    rtattr* rta = reinterpret_cast<rtattr*>(buf_.data() + nest);
-    rta->rta_len = buf_.size() - nest;
-  }
-
-  // Sends the request and waits for the kernel's acknowledgement.
-  absl::Status Run(absl::string_view what) {
-    reinterpret_cast<nlmsghdr*>(buf_.data())->nlmsg_len = buf_.size();
-    maps::UniqueFd fd(
-        ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!fd.valid()) return ErrnoStatus(errno, "open rtnetlink socket");
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd.get(), buf_.data(), buf_.size(), 0,
-                 reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
-      return ErrnoStatus(errno, what);
-    }
-    alignas(nlmsghdr) char reply[4096];
-    ssize_t n = ::recv(fd.get(), reply, sizeof(reply), 0);
-    if (n < 0) return ErrnoStatus(errno, what);
-    auto* hdr = reinterpret_cast<nlmsghdr*>(reply);
-    if (!NLMSG_OK(hdr, static_cast<size_t>(n)) ||
-        hdr->nlmsg_type != NLMSG_ERROR) {
-      return absl::InternalError(absl::StrCat(what, ": no netlink ack"));
-    }
-    int err = -static_cast<nlmsgerr*>(NLMSG_DATA(hdr))->error;
-    return err == 0 ? absl::OkStatus() : ErrnoStatus(err, what);
-  }
-
- private:
-  void Append(const void* data, size_t len) {
-    const char* p = static_cast<const char*>(data);
-    if (len > 0) buf_.insert(buf_.end(), p, p + len);
-    buf_.resize(NLMSG_ALIGN(buf_.size()), 0);
-  }
-
-  std::vector<char> buf_;
-};
-
 absl::Status CreateDevice(const std::string& name, uint16_t port) {
-  RtnlRequest req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  RtnlLinkRequest req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   req.PutString(IFLA_IFNAME, name);
   size_t info = req.Nest(IFLA_LINKINFO);
   req.PutString(IFLA_INFO_KIND, "vxlan");
@@ -108,7 +38,7 @@ absl::Status CreateDevice(const std::string& name, uint16_t port) {
 }
 
 absl::Status DeleteDevice(const std::string& name) {
-  RtnlRequest req(RTM_DELLINK, 0);
+  RtnlLinkRequest req(RTM_DELLINK, 0);
   req.PutString(IFLA_IFNAME, name);
   return req.Run(absl::StrCat("delete ", name));
 }
