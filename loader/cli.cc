@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "loader/big_tcp.h"
 #include "loader/kernel.h"
 #include "loader/status_format.h"
 
@@ -17,6 +18,11 @@ absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   if (f.endpoint) {
     if (f.iface.empty())
       return absl::InvalidArgumentError("--iface is required");
+    if (f.big_tcp != 0) {
+      return absl::InvalidArgumentError(
+          "--big-tcp is for the underlay; a container's veth pair is its "
+          "runtime's to size (docs/loader.md, \"BIG TCP\")");
+    }
     status = CheckCurrentPrivileges();
     if (status.ok()) status = AttachEndpoint(f.bpffs, f.iface);
     if (status.ok()) out << "attached tc_endpoint to " << f.iface << "\n";
@@ -32,6 +38,7 @@ absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   auto report = AttachUnderlay(*options);
   if (!report.ok()) return report.status();
   out << report->tunnel_gro << "\n";
+  if (!report->big_tcp.empty()) out << report->big_tcp << "\n";
   if (auto forwarding = Ipv4Forwarding(f.iface);
       forwarding.ok() && !*forwarding) {
     out << "note: net.ipv4.conf." << f.iface
@@ -125,11 +132,12 @@ const std::vector<Command>& Commands() {
        "  ovx-loader attach --iface=IF --vtep=IP [--xdp-mode=native|skb]\n"
        "      [--vxlan-port=4789] [--sport-range=49152-65535]\n"
        "      [--decap-delivery=tc|xdp] [--ingress=auto|xdp|tc]\n"
-       "      [--[no]tunnel-gro] [--bpffs=DIR]\n"
+       "      [--[no]tunnel-gro] [--big-tcp=BYTES] [--bpffs=DIR]\n"
        "    Underlay: XDP (through libxdp's dispatcher) and tc_underlay\n"
        "    (tcx) on IF, or tc_underlay alone (--ingress); maps created or\n"
        "    reused under --bpffs. Prints the ingress hook and why, and the\n"
-       "    tunnel GRO device (tc ingress only).\n"
+       "    tunnel GRO device (tc ingress only), and IF's BIG TCP sizes when\n"
+       "    --big-tcp sets them.\n"
        "    Idempotent; run it again after an upgrade to replace the\n"
        "    programs in place, or with another --ingress to switch hooks.\n"
        "  ovx-loader attach --endpoint --iface=VETH [--bpffs=DIR]\n"
@@ -195,6 +203,14 @@ std::string HelpText() {
       "                        a NIC-like underlay, docs/performance.md).\n"
       "                        It never delivers: tc_tunnel_fence drops what\n"
       "                        it decapsulates (kernel-decapsulated)\n"
+      "  --big-tcp=BYTES       IPv4 BIG TCP on the underlay: GSO packets up\n"
+      "                        to BYTES (65536-524280, e.g. 196608) leave\n"
+      "                        it whole and GRO merges up to BYTES\n"
+      "                        (gso/gro_ipv4_max_size; gso capped at the\n"
+      "                        driver's tso_max_size). TCP builds them only\n"
+      "                        where the container's eth0 allows the same.\n"
+      "                        65536 turns it off; 0 (default) leaves the\n"
+      "                        device as it is; detach leaves it too\n"
       "  --endpoint            attach: the interface is a container's veth\n"
       "  --all                 detach: everything under --bpffs\n"
       "  --purge-maps          detach --all: remove the maps too\n"
@@ -265,6 +281,10 @@ absl::StatusOr<UnderlayOptions> UnderlayOptionsFromFlags(const CliFlags& f) {
         "program runs)");
   }
   options.tunnel_gro = f.tunnel_gro;
+  if (absl::Status size = ValidateBigTcpSize(f.big_tcp); !size.ok()) {
+    return size;
+  }
+  options.big_tcp = static_cast<uint32_t>(f.big_tcp);
   absl::Status status = ValidateUnderlayOptions(options);
   if (!status.ok()) return status;
   return options;

@@ -26,6 +26,7 @@ struct CliFlags {
   std::string decap_delivery = "tc";
   std::string ingress = "auto";  // auto, xdp or tc
   bool tunnel_gro = true;
+  int64_t big_tcp = 0;  // bytes; 0: leave the underlay's sizes alone
   std::string bpffs = OVX_BPFFS_DEFAULT;
   bool endpoint = false;
   bool all = false;

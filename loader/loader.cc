@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "loader/big_tcp.h"
 #include "loader/kernel.h"
 #include "loader/tunnel_gro.h"
 #include "loader/xdp.h"
@@ -317,7 +318,7 @@ absl::Status ValidateUnderlayOptions(const UnderlayOptions& options) {
         "65535",
         options.sport_min, options.sport_max));
   }
-  return absl::OkStatus();
+  return ValidateBigTcpSize(options.big_tcp);
 }
 
 IngressChoice ChooseIngress(
@@ -444,6 +445,11 @@ absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options) {
   }
   status = UpdateEndpointLinks(bpffs, *endpoint);
   if (!status.ok()) return status;
+  if (options.big_tcp != 0) {
+    auto big_tcp = SetBigTcp(options.iface, *ifindex, options.big_tcp);
+    if (!big_tcp.ok()) return big_tcp.status();
+    report.big_tcp = *std::move(big_tcp);
+  }
   return report;
 }
 

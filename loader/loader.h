@@ -64,9 +64,12 @@ struct UnderlayOptions {
   IngressHook ingress = IngressHook::kAuto;
   // With TC ingress: the tunnel GRO device (loader/tunnel_gro.h).
   bool tunnel_gro = true;
+  // IPv4 BIG TCP size for iface (loader/big_tcp.h); 0 leaves it as it is.
+  uint32_t big_tcp = 0;
 };
 
-// Validates options without touching the kernel (VTEP, ports, range).
+// Validates options without touching the kernel (VTEP, ports, range, BIG
+// TCP size).
 absl::Status ValidateUnderlayOptions(const UnderlayOptions& options);
 
 struct IngressChoice {
@@ -97,9 +100,11 @@ std::string FormatIngressChoice(const IngressChoice& choice);
 // program is removed instead) and tc_underlay by tcx on options.iface, pins the
 // TC programs and switches every pinned endpoint link to the new tc_endpoint.
 // With TC ingress, also (re)opens the tunnel GRO device behind tc_underlay
-// (tunnel_gro.h); with XDP ingress, removes it.
+// (tunnel_gro.h); with XDP ingress, removes it. Last, with options.big_tcp,
+// sets iface's IPv4 BIG TCP sizes (big_tcp.h).
 struct AttachReport {
   std::string tunnel_gro;  // one line for the attach log: "tunnel-gro: ..."
+  std::string big_tcp;     // "big-tcp: ...", empty without --big-tcp
 };
 absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options);
 
@@ -133,6 +138,10 @@ struct NodeConfig {
   uint16_t sport_max = 0;
   bool xdp_deliver = false;
   bool tc_ingress = false;  // IngressHook::kTc
+  // The underlay's IPv4 GSO / GRO size limits, read live (big_tcp.h);
+  // 0: not known. Above 65536 is BIG TCP.
+  uint32_t gso_ipv4_max_size = 0;
+  uint32_t gro_ipv4_max_size = 0;
 };
 
 struct AttachedInterface {

@@ -16,6 +16,8 @@ DEFINE_string(ingress, "auto",
               "underlay ingress hook: auto (from the driver), xdp or tc");
 DEFINE_bool(tunnel_gro, true,
             "with tc ingress: a GRO-only kernel vxlan socket on the port");
+DEFINE_int64(big_tcp, 0,
+             "attach: IPv4 BIG TCP size on the underlay (0: leave it)");
 DEFINE_string(bpffs, OVX_BPFFS_DEFAULT, "bpffs pin root");
 DEFINE_bool(endpoint, false, "attach: iface is a container's host-side veth");
 DEFINE_bool(all, false, "detach: everything under --bpffs");
@@ -30,8 +32,8 @@ int main(int argc, char** argv) {
   ovx::loader::CliFlags f{
       FLAGS_iface,       FLAGS_vtep,           FLAGS_xdp_mode, FLAGS_vxlan_port,
       FLAGS_sport_range, FLAGS_decap_delivery, FLAGS_ingress,  FLAGS_tunnel_gro,
-      FLAGS_bpffs,       FLAGS_endpoint,       FLAGS_all,      FLAGS_purge_maps,
-      FLAGS_json,        FLAGS_count,          FLAGS_verbose};
+      FLAGS_big_tcp,     FLAGS_bpffs,          FLAGS_endpoint, FLAGS_all,
+      FLAGS_purge_maps,  FLAGS_json,           FLAGS_count,    FLAGS_verbose};
   std::vector<std::string> args(argv + 1, argv + argc);
   if (FLAGS_help) args = {"help"};
   return ovx::loader::Run(args, f, std::cout, std::cerr);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "loader/big_tcp.h"
 #include "loader/cli.h"
 #include "loader/kernel.h"
 #include "loader/loader.h"
@@ -192,6 +193,15 @@ TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
        },
        "--decap-delivery=xdp needs --ingress=xdp (with --ingress=tc no XDP "
        "program runs)"},
+      {[](CliFlags& f) { f.big_tcp = 65535; },
+       "--big-tcp: 65535 is not a size in bytes from 65536 (BIG TCP off) to "
+       "524280, or 0 (leave the device as it is)"},
+      {[](CliFlags& f) { f.big_tcp = 524281; },
+       "--big-tcp: 524281 is not a size in bytes from 65536 (BIG TCP off) to "
+       "524280, or 0 (leave the device as it is)"},
+      {[](CliFlags& f) { f.big_tcp = -196608; },
+       "--big-tcp: -196608 is not a size in bytes from 65536 (BIG TCP off) to "
+       "524280, or 0 (leave the device as it is)"},
   };
   for (const Case& c : cases) {
     CliFlags f = base;
@@ -203,13 +213,44 @@ TEST(UnderlayOptionsFromFlagsTest, OneSentenceErrors) {
   }
 }
 
+TEST(UnderlayOptionsFromFlagsTest, BigTcpSizesFromOffToTheKernelsCeiling) {
+  CliFlags f;
+  f.iface = "eth0";
+  f.vtep = "192.168.50.1";
+  for (int64_t size : {0, 65536, 196608, 524280}) {
+    f.big_tcp = size;
+    auto o = UnderlayOptionsFromFlags(f);
+    ASSERT_TRUE(o.ok()) << size << ": " << o.status();
+    EXPECT_EQ(o->big_tcp, size);
+  }
+}
+
+TEST(BigTcpTest, GsoSizeIsCappedAtTheDriversTsoMax) {
+  EXPECT_EQ(GsoSizeFor(196608, 524280), 196608u);  // veth
+  EXPECT_EQ(GsoSizeFor(196608, 65536), 65536u);    // a NIC without it
+  EXPECT_EQ(GsoSizeFor(196608, 0), 196608u);       // not reported: the kernel
+}
+
+TEST(CliTest, BigTcpIsAnUnderlayFlag) {
+  std::ostringstream out, err;
+  CliFlags f;
+  f.endpoint = true;
+  f.iface = "veth-web1";
+  f.big_tcp = 196608;
+  EXPECT_EQ(loader::Run({"attach"}, f, out, err), 1);
+  EXPECT_EQ(err.str(),
+            "ovx-loader attach: --big-tcp is for the underlay; a container's "
+            "veth pair is its runtime's to size (docs/loader.md, \"BIG "
+            "TCP\")\n");
+}
+
 TEST(CliTest, HelpNamesEveryCommandAndFlag) {
   std::string help = HelpText();
   for (const Command& c : Commands()) EXPECT_THAT(help, HasSubstr(c.name));
   for (const char* flag :
        {"--iface", "--vtep", "--xdp-mode", "--vxlan-port", "--sport-range",
-        "--decap-delivery", "--ingress", "--endpoint", "--all", "--purge-maps",
-        "--json", "--bpffs", "--verbose",
+        "--decap-delivery", "--ingress", "--big-tcp", "--endpoint", "--all",
+        "--purge-maps", "--json", "--bpffs", "--verbose",
         "e.g. ovx-loader attach --iface=eth0"}) {
     EXPECT_THAT(help, HasSubstr(flag));
   }
@@ -252,7 +293,8 @@ NodeStatus SampleStatus() {
   NodeStatus s;
   s.bpffs = "/sys/fs/bpf/ovx";
   s.attached = true;
-  s.config = {"192.168.50.1", "eth0", 2, 4789, 49152, 65535, false};
+  s.config = {"192.168.50.1", "eth0", 2,     4789,   49152,
+              65535,          false,  false, 196608, 65536};
   s.interfaces = {{"eth0", 2, "xdp", "xdp_underlay", 41, 40, "native"},
                   {"eth0", 2, "tcx-ingress", "tc_underlay", 42, 7, ""},
                   {"veth-web1", 0, "tcx-ingress", "tc_endpoint", 43, 8, ""}};
@@ -267,6 +309,8 @@ TEST(StatusFormatTest, TableHasConfigRowsAndCounters) {
   EXPECT_THAT(table, HasSubstr("underlay: eth0 (ifindex 2)  vtep: 192.168.50.1"
                                "  vxlan port: 4789  source ports: 49152-65535"
                                "  decap delivery: tc  ingress: xdp"));
+  EXPECT_THAT(table, HasSubstr("underlay ipv4 gso/gro max size: 196608 / "
+                               "65536 (BIG TCP)\n"));
   EXPECT_THAT(table, HasSubstr("dispatcher 40"));
   EXPECT_THAT(table, HasSubstr("veth-web1  gone"));
   EXPECT_THAT(table, HasSubstr("events     17  ringbuf  -        262144"));
@@ -278,6 +322,8 @@ TEST(StatusFormatTest, JsonForScripts) {
   EXPECT_EQ(j["config"]["vtep"], "192.168.50.1");
   EXPECT_EQ(j["config"]["decap_delivery"], "tc");
   EXPECT_EQ(j["config"]["ingress"], "xdp");
+  EXPECT_EQ(j["config"]["gso_ipv4_max_size"], 196608);
+  EXPECT_EQ(j["config"]["gro_ipv4_max_size"], 65536);
   EXPECT_EQ(j["interfaces"][0]["dispatcher_id"], 40);
   EXPECT_EQ(j["interfaces"][1]["link_id"], 7);
   EXPECT_EQ(j["maps"][0]["entries"], 3);

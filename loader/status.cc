@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "loader/big_tcp.h"
 #include "loader/kernel.h"
 #include "loader/loader.h"
 #include "loader/tunnel_gro.h"
@@ -107,6 +108,10 @@ absl::StatusOr<NodeStatus> GetStatus(absl::string_view bpffs_view) {
       status.config.sport_max = cfg.sport_max;
       status.config.xdp_deliver = cfg.flags & OVX_CFG_F_XDP_DELIVER;
       status.config.tc_ingress = cfg.flags & OVX_CFG_F_TC_INGRESS;
+      if (auto sizes = ReadBigTcp(cfg.underlay_ifindex); sizes.ok()) {
+        status.config.gso_ipv4_max_size = sizes->gso_ipv4_max;
+        status.config.gro_ipv4_max_size = sizes->gro_ipv4_max;
+      }
       if (auto xdp = FindOvxXdp(cfg.underlay_ifindex)) {
         status.interfaces.push_back(AttachedInterface{
             status.config.underlay_iface, cfg.underlay_ifindex, "xdp",

@@ -49,6 +49,12 @@ std::string FormatStatusTable(const NodeStatus& s) {
         c.underlay_iface.empty() ? "<gone>" : c.underlay_iface,
         c.underlay_ifindex, c.vtep, c.vxlan_port, c.sport_min, c.sport_max,
         c.xdp_deliver ? "xdp" : "tc", c.tc_ingress ? "tc" : "xdp");
+    absl::StrAppend(&out,
+                    "underlay ipv4 gso/gro max size: ", Id(c.gso_ipv4_max_size),
+                    " / ", Id(c.gro_ipv4_max_size),
+                    c.gso_ipv4_max_size > 65536 || c.gro_ipv4_max_size > 65536
+                        ? " (BIG TCP)\n"
+                        : "\n");
   } else {
     absl::StrAppend(&out, "not attached (no program pinned)\n");
   }
@@ -100,7 +106,9 @@ nlohmann::json StatusToJson(const NodeStatus& s) {
                    {"sport_min", c.sport_min},
                    {"sport_max", c.sport_max},
                    {"decap_delivery", c.xdp_deliver ? "xdp" : "tc"},
-                   {"ingress", c.tc_ingress ? "tc" : "xdp"}};
+                   {"ingress", c.tc_ingress ? "tc" : "xdp"},
+                   {"gso_ipv4_max_size", c.gso_ipv4_max_size},
+                   {"gro_ipv4_max_size", c.gro_ipv4_max_size}};
   }
   j["interfaces"] = nlohmann::json::array();
   for (const AttachedInterface& i : s.interfaces) {

@@ -2,6 +2,8 @@
 """set-big-tcp.py IFACE SIZE: sets IPv4 BIG TCP sizes on IFACE in the
 current network namespace: gso_ipv4_max_size = min(SIZE, the device's
 tso_max_size) and gro_ipv4_max_size = SIZE.
+set-big-tcp.py IFACE: prints them, and tso_max_size, as
+"gso_ipv4_max_size N gro_ipv4_max_size N tso_max_size N".
 
 What `ip link set dev IFACE gso_ipv4_max_size SIZE gro_ipv4_max_size SIZE`
 does with iproute2 6.3 or later; Debian 12 ships 6.1, which cannot. Run it
@@ -32,32 +34,42 @@ def u32_attr(kind, value):
     return struct.pack("HHI", 8, kind, value)
 
 
-def tso_max_size(sock, index):
+def link_u32s(sock, index):
+    """The link's 4-byte attributes, by type."""
     reply = request(sock, RTM_GETLINK, NLM_F_REQUEST, index)
     _, kind = struct.unpack_from("IH", reply)
     if kind == NLMSG_ERROR:
-        return None
+        return {}
+    attrs = {}
     at = 16 + 16  # nlmsghdr, ifinfomsg
     while at + 4 <= len(reply):
         length, attr = struct.unpack_from("HH", reply, at)
         if length < 4:
             break
-        if attr == IFLA_TSO_MAX_SIZE:
-            return struct.unpack_from("I", reply, at + 4)[0]
+        if length == 8:
+            attrs[attr] = struct.unpack_from("I", reply, at + 4)[0]
         at += (length + 3) & ~3
-    return None
+    return attrs
 
 
 def main():
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and not sys.argv[2].isdigit()):
         sys.exit(__doc__)
-    name, size = sys.argv[1], int(sys.argv[2])
+    name = sys.argv[1]
     try:
         index = socket.if_nametoindex(name)
     except OSError:
         sys.exit(f"set-big-tcp: no interface {name} here")
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-    gso = min(size, tso_max_size(sock, index) or size)
+    attrs = link_u32s(sock, index)
+    if len(sys.argv) == 2:
+        print(" ".join(f"{label} {attrs.get(kind, 0)}" for label, kind in (
+            ("gso_ipv4_max_size", IFLA_GSO_IPV4_MAX_SIZE),
+            ("gro_ipv4_max_size", IFLA_GRO_IPV4_MAX_SIZE),
+            ("tso_max_size", IFLA_TSO_MAX_SIZE))))
+        return
+    size = int(sys.argv[2])
+    gso = min(size, attrs.get(IFLA_TSO_MAX_SIZE) or size)
     reply = request(sock, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, index,
                     u32_attr(IFLA_GSO_IPV4_MAX_SIZE, gso) +
                     u32_attr(IFLA_GRO_IPV4_MAX_SIZE, size))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# big_tcp_test: IPv4 BIG TCP through the tunnel. With gso_ipv4_max_size
-# raised on the sender's eth0 and on the underlay (as an operator turns BIG
-# TCP on), TCP hands tc_endpoint GSO skbs longer than 64 KB. Shows that they
+# big_tcp_test: IPv4 BIG TCP through the tunnel. `ovx-loader attach
+# --big-tcp` raises gso/gro_ipv4_max_size on the underlays; with the same on
+# the sender's eth0 (the runtime's part), TCP hands tc_endpoint GSO skbs
+# longer than 64 KB. Shows that attach set the sizes, that the skbs
 # cross the underlay whole, that their outer IPv4 and UDP lengths are 0 (the
 # 16-bit fields cannot hold them; the kernel writes 0 for BIG TCP) with a
 # right header checksum and the rest of the headers exact, and that the
@@ -22,9 +23,9 @@ e2e_init
 BIG=196608
 SET_BIG_TCP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/set-big-tcp.py
 
-# big_tcp NAMESPACE IFACE: gso_ipv4_max_size and gro_ipv4_max_size = $BIG
-# (Debian 12's iproute2 6.1 cannot set them yet).
-big_tcp() { in_ns "$1" python3 "$SET_BIG_TCP" "$2" "$BIG"; }
+# big_tcp NAMESPACE IFACE [SIZE]: without SIZE prints IFACE's sizes, with it
+# sets them (Debian 12's iproute2 6.1 can do neither).
+big_tcp() { in_ns "$1" python3 "$SET_BIG_TCP" "$2" ${3:+"$3"}; }
 
 heading "topology"
 host_add h1 192.168.50.1
@@ -35,12 +36,21 @@ container_add h2 a2 10.10.0.2/24
 CT_VNI=([a1]=100 [a2]=100)
 underlay_check
 
-heading "attach ovx (TC ingress), fill the maps, turn BIG TCP on"
-ovx_attach_all --ingress=tc
-# The sender's eth0 sizes TCP's skbs; the underlay must take them whole,
-# or the kernel segments them there.
-big_tcp "${CT_NS[a1]}" eth0 || die "BIG TCP on a1's eth0"
-big_tcp "${HOST_NS[h1]}" eth0 || die "BIG TCP on h1's eth0"
+heading "attach ovx (TC ingress, --big-tcp=$BIG), fill the maps"
+ovx_attach_all --ingress=tc --big-tcp="$BIG"
+# Read back apart from ovx's own code, and as status reports it.
+for h in h1 h2; do
+  sizes=$(big_tcp "${HOST_NS[$h]}" eth0)
+  check "$h's underlay has BIG TCP: $sizes" \
+    test "${sizes% tso_max_size *}" = "gso_ipv4_max_size $BIG gro_ipv4_max_size $BIG"
+  check "$h's attach said so" \
+    grep -q "^big-tcp: eth0 gso_ipv4_max_size $BIG, gro_ipv4_max_size $BIG;" "$RUN_DIR/logs/loader-$h.log"
+  check "$h's status reports it" \
+    test "$(ovx_status_json "$h" | jq -c '[.config.gso_ipv4_max_size, .config.gro_ipv4_max_size]')" = "[$BIG,$BIG]"
+done
+# The sender's eth0 sizes TCP's skbs (the runtime's part); the underlay,
+# set above, takes them whole, where at 64 KB the kernel would segment them.
+big_tcp "${CT_NS[a1]}" eth0 "$BIG" || die "BIG TCP on a1's eth0"
 expect_ping_ok a1 a2
 
 heading "a 64 MB transfer a1 -> a2, the underlay captured"
