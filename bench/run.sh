@@ -23,7 +23,8 @@
 # ~25%, differently per MTU: docs/performance.md, "TCP write size".
 # --big-tcp: IPv4 BIG TCP of that size (e.g. 196608) on every device of
 # every path but kvxlan, whose vxlan device loses data with it (see
-# docs/performance.md, "BIG TCP"); kvxlan runs at its best, without.
+# docs/performance.md, "BIG TCP"); kvxlan runs at its best, without. ovx's
+# underlays get it from `ovx-loader attach --big-tcp`.
 # Exit status: non-zero only when a path is broken (a connection fails, bytes
 # differ, a program takes the wrong path) or the setup fails; never on a
 # number.
@@ -89,6 +90,7 @@ fi
 BENCH_TCP_WRITE=$tcp_write
 [[ -z $big_tcp || ($big_tcp =~ ^[1-9][0-9]*$ && $big_tcp -gt 65536 && $big_tcp -le 524280) ]] ||
   die "--big-tcp must be a size in bytes above 65536 and at most 524280"
+BENCH_BIG_TCP=$big_tcp
 IFS=, read -r -a PATHS <<<"$paths"
 IFS=, read -r -a PROFILES <<<"$profiles"
 

@@ -128,8 +128,13 @@ topo_ovx() {
     if ((i == 1)); then local_ul=$UL1 peer_ul=$UL2; else local_ul=$UL2 peer_ul=$UL1; fi
     bpffs_mount "$fs"
     nsx "$h" "$OVX_LOADER" attach --iface=ul0 --vtep="$local_ul" --bpffs="$fs" \
-      --decap-delivery="$delivery" ${ingress:+--ingress="$ingress"} >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
+      --decap-delivery="$delivery" ${ingress:+--ingress="$ingress"} \
+      ${BENCH_BIG_TCP:+--big-tcp="$BENCH_BIG_TCP"} >"$BENCH_TMP/$p-h$i-loader.log" 2>&1 ||
       die "$p: ovx-loader attach ul0 on h$i: $(tail -3 "$BENCH_TMP/$p-h$i-loader.log")"
+    [[ -z ${BENCH_BIG_TCP:-} ]] ||
+      grep -q "^big-tcp: ul0 gso_ipv4_max_size $BENCH_BIG_TCP, gro_ipv4_max_size $BENCH_BIG_TCP;" \
+        "$BENCH_TMP/$p-h$i-loader.log" ||
+      die "$p: no BIG TCP on h$i's ul0: $(grep big-tcp "$BENCH_TMP/$p-h$i-loader.log")"
     # The hook measured is the one the path names (auto is tc on a veth).
     grep -q "^ingress: ${ingress:-tc} (" "$BENCH_TMP/$p-h$i-loader.log" ||
       die "$p: ingress on h$i is not ${ingress:-tc}: $(head -1 "$BENCH_TMP/$p-h$i-loader.log")"
@@ -164,12 +169,14 @@ topo_ovx() {
 
 # topo_big_tcp PATH SIZE: IPv4 BIG TCP (gso_ipv4_max_size capped at each
 # device's tso_max_size, gro_ipv4_max_size) on every device of the path's
-# four namespaces, as an operator turning it on would. $root: the repo.
+# four namespaces, as an operator turning it on would; ovx's underlays
+# already have it from `attach --big-tcp` (topo_ovx). $root: the repo.
 topo_big_tcp() {
   local p=$1 size=$2 n dev
   for n in h1 h2 c1 c2; do
     n=$(ns_of "$p" $n)
     for dev in $(ip -n "$n" -j link show | jq -r '.[].ifname | select(. != "lo")'); do
+      [[ $p != ovx* || $dev != ul0 ]] || continue
       nsx "$n" python3 "$root/scripts/set-big-tcp.py" "$dev" "$size" ||
         die "$p: BIG TCP on $dev in $n"
     done
