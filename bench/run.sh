@@ -95,7 +95,7 @@ IFS=, read -r -a PATHS <<<"$paths"
 IFS=, read -r -a PROFILES <<<"$profiles"
 
 [[ $(id -u) -eq 0 ]] || die "run as root (namespaces, BPF programs)"
-for tool in ip ethtool iperf3 sockperf jq nc ping bridge; do
+for tool in ip ethtool iperf3 jq nc ping bridge; do
   command -v "$tool" >/dev/null || die "missing tool: $tool (scripts/install-deps.sh)"
 done
 
@@ -123,6 +123,7 @@ if ((needs_ovx && !skip_net)); then
 fi
 ((skip_prog)) || { PROG_COST=$(find_bin ovx_prog_cost) || exit 1; }
 ((skip_net)) || { UDP_RATE=$(find_bin ovx_udp_rate) || exit 1; }
+((skip_net)) || { RR=$(find_bin ovx_rr) || exit 1; }
 
 kernel_cc=$(sysctl -n net.ipv4.tcp_congestion_control)
 if [[ $tcp_cc == default ]]; then
@@ -177,7 +178,7 @@ if ((!skip_net)); then
       log "profile $profile round $r/$rounds: ${order[*]}"
       for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 1 "$duration"; done
       for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 4 "$duration"; done
-      for p in "${order[@]}"; do measure_rr "$profile" "$p" "$r" "$duration"; done
+      measure_rr "$profile" "$r" "$duration" "${order[@]}"
       for p in "${order[@]}"; do measure_udp "$profile" "$p" "$r" "$duration"; done
     done
     # The next profile rebuilds everything (different underlay settings).

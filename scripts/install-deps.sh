@@ -18,7 +18,7 @@ packages=(
   iproute2 tcpdump iputils-ping ethtool netcat-openbsd xdp-tools procps psmisc
   etcd-server etcd-client openssl jq
   # bench
-  iperf3 sockperf python3
+  iperf3 python3
 )
 
 missing=()

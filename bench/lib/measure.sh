@@ -3,13 +3,17 @@
 # fails the run. Numbers never do.
 
 IPERF_PORT=5201
-SOCKPERF_PORT=11111
+RR_PORT=5401
 # The latency test's client and server share one CPU, so a round trip is
 # the path's own work and two context switches. Across CPUs this VM adds
 # its wake-up cost: on a quiet machine ~50 us whenever the other CPU was
 # idle (every path ~110 us at 13:28 UTC), and one SCHED_IDLE spinner per
 # CPU (tried at 14:02) still left rounds at 10 us and 50 us on any path.
 RR_CPU=0
+# The client switches path every RR_SLICE_MS: this VM's CPUs slow ~1.5x
+# for whole seconds, and a path tested alone for 3 s landed whole in a
+# fast or a slow phase (docs/performance.md, "Request/response").
+RR_SLICE_MS=10
 UDP_RATE_PORT=5301
 
 sample() {  # sample PROFILE PATH METRIC ROUND VALUE
@@ -23,12 +27,12 @@ cpu_busy_s() {
   awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.4f", ($2+$3+$4+$7+$8+$9)/hz; exit}' /proc/stat
 }
 
-servers_start() {  # servers_start PATH: iperf3 and sockperf servers in c2
+servers_start() {  # servers_start PATH: iperf3 and ovx_rr servers in c2
   local p=$1 c2 dst
   c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
   bg_start "$c2" "$BENCH_TMP/$p-iperf3-server.log" iperf3 -s -p $IPERF_PORT >/dev/null
-  bg_start "$c2" "$BENCH_TMP/$p-sockperf-server.log" \
-    taskset -c $RR_CPU sockperf sr --tcp -i "$dst" -p $SOCKPERF_PORT >/dev/null
+  bg_start "$c2" "$BENCH_TMP/$p-rr-server.log" \
+    taskset -c $RR_CPU "$RR" --mode=server --bind="$dst" --port=$RR_PORT >/dev/null
 }
 
 # path_check PATH CMTU: full-size DF ping and a byte-exact TCP transfer.
@@ -72,19 +76,24 @@ measure_tcp() {
   fi
 }
 
-# measure_rr PROFILE PATH ROUND DURATION: TCP ping-pong round-trip p50/p99 (us).
+# measure_rr PROFILE ROUND DURATION PATH...: TCP request/response round-trip
+# p50/p99 (us) of 64-byte messages, every path in one ovx_rr run: DURATION
+# s each, in RR_SLICE_MS slices taken in turn, starting with the first PATH.
 measure_rr() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 out
-  c1=$(ns_of "$p" c1); out="$BENCH_TMP/sockperf.txt"
-  timeout $((dur + 30)) ip netns exec "$c1" taskset -c $RR_CPU sockperf pp --tcp \
-    -i "${TOPO_DST[$p]}" -p $SOCKPERF_PORT -t "$dur" -m 64 --full-rtt >"$out" 2>&1 ||
-    die "$p: sockperf ping-pong failed: $(tail -3 "$out")"
+  local profile=$1 round=$2 dur=$3 p targets="" out="$BENCH_TMP/rr.json"
+  shift 3
+  for p in "$@"; do targets+="${targets:+,}$p=$(ns_of "$p" c1)/${TOPO_DST[$p]}"; done
+  timeout $((dur * $# + 30)) taskset -c $RR_CPU "$RR" --mode=client --targets="$targets" \
+    --port=$RR_PORT --duration="$dur" --slice-ms=$RR_SLICE_MS >"$out" 2>&1 ||
+    die "request/response failed: $(tail -3 "$out")"
   local p50 p99
-  p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$out")
-  p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' "$out")
-  [[ -n $p50 && -n $p99 ]] || die "$p: sockperf printed no percentiles"
-  sample "$profile" "$p" rr_p50_us "$round" "$p50"
-  sample "$profile" "$p" rr_p99_us "$round" "$p99"
+  for p in "$@"; do
+    p50=$(jq -e --arg p "$p" '.paths[$p].p50_us' "$out") &&
+      p99=$(jq -e --arg p "$p" '.paths[$p].p99_us' "$out") ||
+      die "$p: ovx_rr printed no round trips: $(tail -1 "$out")"
+    sample "$profile" "$p" rr_p50_us "$round" "$p50"
+    sample "$profile" "$p" rr_p99_us "$round" "$p99"
+  done
 }
 
 # measure_udp PROFILE PATH ROUND DURATION: 64-byte UDP datagrams received/s

@@ -1,0 +1,289 @@
+// ovx_rr: TCP request/response round trips over several paths at once,
+// interleaved in short slices.
+//
+// This VM's CPUs run ~1.5x slower for seconds at a time (other tenants; a
+// shell loop timed between tests slows as much). One 3 s sockperf test per
+// path lands whole in a fast or a slow phase, so a path's p50 was 8 or 12
+// us by luck (docs/performance.md, "Noise"). Here one client holds a
+// connection per path, each opened in that path's client namespace, and
+// alternates between them every --slice-ms, so a slow phase falls on every
+// path alike. Each echoed message is checked, so a broken path fails the
+// run rather than reporting a figure.
+#include <fcntl.h>
+#include <gflags/gflags.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "maps/dataplane_maps.h"
+#include "maps/fd.h"
+#include "nlohmann/json.hpp"
+
+DEFINE_string(mode, "", "server or client");
+DEFINE_string(bind, "0.0.0.0", "server: address to listen on");
+DEFINE_uint32(port, 5401, "TCP port of every server");
+DEFINE_string(targets, "",
+              "client: NAME=NETNS/IP,... one server per path, reached from "
+              "the named network namespace (ip netns)");
+DEFINE_double(duration, 3, "client: seconds measured per path");
+DEFINE_uint32(slice_ms, 100, "client: milliseconds on one path at a time");
+DEFINE_uint32(size, 64, "message bytes each way (>= 8)");
+
+namespace ovx::bench {
+namespace {
+
+constexpr int kWarmupExchanges = 200;  // per path, not counted
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+absl::Status Errno(absl::string_view what) {
+  return absl::ErrnoToStatus(errno, what);
+}
+
+absl::Status WriteAll(int fd, const uint8_t* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("write");
+    data += n;
+    len -= n;
+  }
+  return absl::OkStatus();
+}
+
+// false on a clean end of stream before the first byte.
+absl::StatusOr<bool> ReadAll(int fd, uint8_t* data, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, data + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read");
+    if (n == 0) {
+      if (got == 0) return false;
+      return absl::DataLossError("connection closed mid-message");
+    }
+    got += n;
+  }
+  return true;
+}
+
+void NoDelay(int fd) {
+  int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+sockaddr_in Address(in_addr ip) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(FLAGS_port);
+  a.sin_addr = ip;
+  return a;
+}
+
+// Echoes each --size message back, one connection at a time, forever.
+absl::Status Serve() {
+  auto ip = maps::ParseIpv4(FLAGS_bind);
+  if (!ip.ok()) return ip.status();
+  maps::UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener.valid()) return Errno("socket");
+  int on = 1;
+  setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  sockaddr_in addr = Address(*ip);
+  if (bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)))
+    return Errno(absl::StrCat("bind ", FLAGS_bind, ":", FLAGS_port));
+  if (listen(listener.get(), 4) != 0) return Errno("listen");
+  std::vector<uint8_t> msg(FLAGS_size);
+  while (true) {
+    maps::UniqueFd conn(
+        accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) {
+      if (errno == EINTR) continue;
+      return Errno("accept");
+    }
+    NoDelay(conn.get());
+    while (true) {
+      auto more = ReadAll(conn.get(), msg.data(), msg.size());
+      if (!more.ok() || !*more) break;  // the client went away
+      if (!WriteAll(conn.get(), msg.data(), msg.size()).ok()) break;
+    }
+  }
+}
+
+struct Path {
+  std::string name, netns;
+  in_addr ip{};
+  maps::UniqueFd fd;
+  std::vector<uint32_t> rtt_ns;
+  uint64_t sequence = 0;
+  int slices = 0;
+};
+
+absl::StatusOr<std::vector<Path>> ParseTargets(absl::string_view text) {
+  std::vector<Path> paths;
+  for (absl::string_view t : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> name_rest = absl::StrSplit(t, '=');
+    std::vector<std::string> ns_ip;
+    if (name_rest.size() == 2) ns_ip = absl::StrSplit(name_rest[1], '/');
+    if (ns_ip.size() != 2 || name_rest[0].empty() || ns_ip[0].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--targets: '", t, "' is not NAME=NETNS/IP"));
+    }
+    auto ip = maps::ParseIpv4(ns_ip[1]);
+    if (!ip.ok()) return ip.status();
+    Path p;
+    p.name = name_rest[0];
+    p.netns = ns_ip[0];
+    p.ip = *ip;
+    paths.push_back(std::move(p));
+  }
+  if (paths.empty()) return absl::InvalidArgumentError("--targets is empty");
+  return paths;
+}
+
+// Connects from inside netns; the socket stays in that namespace after the
+// thread returns to its own.
+absl::Status Connect(Path& p) {
+  maps::UniqueFd home(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  maps::UniqueFd there(
+      open(("/var/run/netns/" + p.netns).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!home.valid() || !there.valid())
+    return Errno(absl::StrCat("open netns ", p.netns));
+  if (setns(there.get(), CLONE_NEWNET) != 0)
+    return Errno(absl::StrCat("setns ", p.netns));
+  p.fd = maps::UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr = Address(p.ip);
+  const bool connected =
+      p.fd.valid() && connect(p.fd.get(), reinterpret_cast<sockaddr*>(&addr),
+                              sizeof(addr)) == 0;
+  const int connect_errno = errno;
+  if (setns(home.get(), CLONE_NEWNET) != 0) return Errno("setns back");
+  if (!connected) {
+    errno = connect_errno;
+    return Errno(absl::StrCat(p.name, ": connect from ", p.netns, " to ",
+                              maps::FormatIpv4(p.ip), ":", FLAGS_port));
+  }
+  NoDelay(p.fd.get());
+  return absl::OkStatus();
+}
+
+// One message out and its echo back, checked; returns the round trip.
+absl::StatusOr<int64_t> Exchange(Path& p, std::vector<uint8_t>& out,
+                                 std::vector<uint8_t>& in) {
+  ++p.sequence;
+  std::memcpy(out.data(), &p.sequence, sizeof(p.sequence));
+  const int64_t start = NowNs();
+  if (auto s = WriteAll(p.fd.get(), out.data(), out.size()); !s.ok())
+    return absl::Status(s.code(), absl::StrCat(p.name, ": ", s.message()));
+  auto got = ReadAll(p.fd.get(), in.data(), in.size());
+  const int64_t rtt = NowNs() - start;
+  if (!got.ok() || !*got)
+    return absl::DataLossError(absl::StrCat(p.name, ": no echo"));
+  if (std::memcmp(in.data(), out.data(), out.size()) != 0)
+    return absl::DataLossError(absl::StrCat(p.name, ": echo differs"));
+  return rtt;
+}
+
+double PercentileUs(std::vector<uint32_t>& v, double q) {
+  size_t rank = static_cast<size_t>(std::ceil(q * v.size()));
+  size_t i = rank == 0 ? 0 : rank - 1;
+  std::nth_element(v.begin(), v.begin() + i, v.end());
+  return v[i] / 1000.0;
+}
+
+absl::Status Client() {
+  auto paths = ParseTargets(FLAGS_targets);
+  if (!paths.ok()) return paths.status();
+  std::vector<uint8_t> out(FLAGS_size, 0x5a), in(FLAGS_size);
+  for (Path& p : *paths) {
+    if (auto s = Connect(p); !s.ok()) return s;
+    for (int i = 0; i < kWarmupExchanges; ++i) {
+      if (auto r = Exchange(p, out, in); !r.ok()) return r.status();
+    }
+  }
+  const int64_t slice_ns = FLAGS_slice_ms * 1000000LL;
+  const int cycles =
+      std::max<int>(1, std::lround(FLAGS_duration * 1000 / FLAGS_slice_ms));
+  const size_t n = paths->size();
+  for (int c = 0; c < cycles; ++c) {
+    for (size_t k = 0; k < n; ++k) {
+      Path& p = (*paths)[(c + k) % n];  // each cycle starts one path later
+      ++p.slices;
+      const int64_t end = NowNs() + slice_ns;
+      for (int64_t now = NowNs(); now < end; now = NowNs()) {
+        auto rtt = Exchange(p, out, in);
+        if (!rtt.ok()) return rtt.status();
+        p.rtt_ns.push_back(
+            static_cast<uint32_t>(std::min<int64_t>(*rtt, UINT32_MAX)));
+      }
+    }
+  }
+  nlohmann::json result = {{"slice_ms", FLAGS_slice_ms},
+                           {"size", FLAGS_size},
+                           {"paths", nlohmann::json::object()}};
+  for (Path& p : *paths) {
+    if (p.rtt_ns.empty())
+      return absl::DeadlineExceededError(absl::StrCat(p.name, ": no exchange"));
+    result["paths"][p.name] = {{"exchanges", p.rtt_ns.size()},
+                               {"slices", p.slices},
+                               {"p50_us", PercentileUs(p.rtt_ns, 0.50)},
+                               {"p99_us", PercentileUs(p.rtt_ns, 0.99)}};
+  }
+  std::printf("%s\n", result.dump().c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace ovx::bench
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "TCP request/response round trips, several paths interleaved.\n"
+      "  ovx_rr --mode=server --bind=IP [--port=5401] [--size=64]\n"
+      "  ovx_rr --mode=client --targets=NAME=NETNS/IP,... [--port=5401]\n"
+      "         [--duration=3] [--slice-ms=100] [--size=64]\n"
+      "The server echoes every message, one connection at a time, until "
+      "killed. The client (root: it enters each NETNS to connect) runs "
+      "--slice-ms on one path, then the next, until each path had "
+      "--duration s, checks every echo, and prints {\"paths\": {NAME: "
+      "{\"exchanges\", \"slices\", \"p50_us\", \"p99_us\"}}}. Pin both ends "
+      "with taskset to compare paths on one CPU.");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  const bool server = FLAGS_mode == "server", client = FLAGS_mode == "client";
+  if ((!server && !client) || FLAGS_size < sizeof(uint64_t) ||
+      FLAGS_size > (1 << 20) || FLAGS_port == 0 || FLAGS_port > 65535 ||
+      (client && (FLAGS_duration <= 0 || FLAGS_slice_ms == 0))) {
+    std::fprintf(stderr,
+                 "ovx_rr: need --mode=server|client, 8 <= --size <= 1 MiB, "
+                 "a port, and for the client --duration > 0 and --slice-ms > "
+                 "0 (see --help)\n");
+    return 2;
+  }
+  absl::Status s = server ? ovx::bench::Serve() : ovx::bench::Client();
+  if (!s.ok()) {
+    std::fprintf(stderr, "ovx_rr --mode=%s: %s\n", FLAGS_mode.c_str(),
+                 s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
