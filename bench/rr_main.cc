@@ -9,11 +9,9 @@
 // alternates between them every --slice-ms, so a slow phase falls on every
 // path alike. Each echoed message is checked, so a broken path fails the
 // run rather than reporting a figure.
-#include <fcntl.h>
 #include <gflags/gflags.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "bench/netns_socket.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
@@ -131,58 +129,22 @@ absl::Status Serve() {
 }
 
 struct Path {
-  std::string name, netns;
-  in_addr ip{};
+  Target target;
   maps::UniqueFd fd;
   std::vector<uint32_t> rtt_ns;
   uint64_t sequence = 0;
   int slices = 0;
 };
 
-absl::StatusOr<std::vector<Path>> ParseTargets(absl::string_view text) {
-  std::vector<Path> paths;
-  for (absl::string_view t : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::vector<std::string> name_rest = absl::StrSplit(t, '=');
-    std::vector<std::string> ns_ip;
-    if (name_rest.size() == 2) ns_ip = absl::StrSplit(name_rest[1], '/');
-    if (ns_ip.size() != 2 || name_rest[0].empty() || ns_ip[0].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--targets: '", t, "' is not NAME=NETNS/IP"));
-    }
-    auto ip = maps::ParseIpv4(ns_ip[1]);
-    if (!ip.ok()) return ip.status();
-    Path p;
-    p.name = name_rest[0];
-    p.netns = ns_ip[0];
-    p.ip = *ip;
-    paths.push_back(std::move(p));
-  }
-  if (paths.empty()) return absl::InvalidArgumentError("--targets is empty");
-  return paths;
-}
-
-// Connects from inside netns; the socket stays in that namespace after the
-// thread returns to its own.
 absl::Status Connect(Path& p) {
-  maps::UniqueFd home(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-  maps::UniqueFd there(
-      open(("/var/run/netns/" + p.netns).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!home.valid() || !there.valid())
-    return Errno(absl::StrCat("open netns ", p.netns));
-  if (setns(there.get(), CLONE_NEWNET) != 0)
-    return Errno(absl::StrCat("setns ", p.netns));
-  p.fd = maps::UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr = Address(p.ip);
-  const bool connected =
-      p.fd.valid() && connect(p.fd.get(), reinterpret_cast<sockaddr*>(&addr),
-                              sizeof(addr)) == 0;
-  const int connect_errno = errno;
-  if (setns(home.get(), CLONE_NEWNET) != 0) return Errno("setns back");
-  if (!connected) {
-    errno = connect_errno;
-    return Errno(absl::StrCat(p.name, ": connect from ", p.netns, " to ",
-                              maps::FormatIpv4(p.ip), ":", FLAGS_port));
-  }
+  auto fd = SocketInNetns(p.target.netns, SOCK_STREAM);
+  if (!fd.ok()) return fd.status();
+  p.fd = *std::move(fd);
+  sockaddr_in addr = Address(p.target.ip);
+  if (connect(p.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)))
+    return Errno(absl::StrCat(p.target.name, ": connect from ", p.target.netns,
+                              " to ", maps::FormatIpv4(p.target.ip), ":",
+                              FLAGS_port));
   NoDelay(p.fd.get());
   return absl::OkStatus();
 }
@@ -194,13 +156,14 @@ absl::StatusOr<int64_t> Exchange(Path& p, std::vector<uint8_t>& out,
   std::memcpy(out.data(), &p.sequence, sizeof(p.sequence));
   const int64_t start = NowNs();
   if (auto s = WriteAll(p.fd.get(), out.data(), out.size()); !s.ok())
-    return absl::Status(s.code(), absl::StrCat(p.name, ": ", s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat(p.target.name, ": ", s.message()));
   auto got = ReadAll(p.fd.get(), in.data(), in.size());
   const int64_t rtt = NowNs() - start;
   if (!got.ok() || !*got)
-    return absl::DataLossError(absl::StrCat(p.name, ": no echo"));
+    return absl::DataLossError(absl::StrCat(p.target.name, ": no echo"));
   if (std::memcmp(in.data(), out.data(), out.size()) != 0)
-    return absl::DataLossError(absl::StrCat(p.name, ": echo differs"));
+    return absl::DataLossError(absl::StrCat(p.target.name, ": echo differs"));
   return rtt;
 }
 
@@ -212,10 +175,12 @@ double PercentileUs(std::vector<uint32_t>& v, double q) {
 }
 
 absl::Status Client() {
-  auto paths = ParseTargets(FLAGS_targets);
-  if (!paths.ok()) return paths.status();
+  auto targets = ParseTargets(FLAGS_targets);
+  if (!targets.ok()) return targets.status();
+  std::vector<Path> paths(targets->size());
+  for (size_t i = 0; i < targets->size(); ++i) paths[i].target = (*targets)[i];
   std::vector<uint8_t> out(FLAGS_size, 0x5a), in(FLAGS_size);
-  for (Path& p : *paths) {
+  for (Path& p : paths) {
     if (auto s = Connect(p); !s.ok()) return s;
     for (int i = 0; i < kWarmupExchanges; ++i) {
       if (auto r = Exchange(p, out, in); !r.ok()) return r.status();
@@ -224,10 +189,10 @@ absl::Status Client() {
   const int64_t slice_ns = FLAGS_slice_ms * 1000000LL;
   const int cycles =
       std::max<int>(1, std::lround(FLAGS_duration * 1000 / FLAGS_slice_ms));
-  const size_t n = paths->size();
+  const size_t n = paths.size();
   for (int c = 0; c < cycles; ++c) {
     for (size_t k = 0; k < n; ++k) {
-      Path& p = (*paths)[(c + k) % n];  // each cycle starts one path later
+      Path& p = paths[(c + k) % n];  // each cycle starts one path later
       ++p.slices;
       const int64_t end = NowNs() + slice_ns;
       for (int64_t now = NowNs(); now < end; now = NowNs()) {
@@ -241,13 +206,14 @@ absl::Status Client() {
   nlohmann::json result = {{"slice_ms", FLAGS_slice_ms},
                            {"size", FLAGS_size},
                            {"paths", nlohmann::json::object()}};
-  for (Path& p : *paths) {
+  for (Path& p : paths) {
     if (p.rtt_ns.empty())
-      return absl::DeadlineExceededError(absl::StrCat(p.name, ": no exchange"));
-    result["paths"][p.name] = {{"exchanges", p.rtt_ns.size()},
-                               {"slices", p.slices},
-                               {"p50_us", PercentileUs(p.rtt_ns, 0.50)},
-                               {"p99_us", PercentileUs(p.rtt_ns, 0.99)}};
+      return absl::DeadlineExceededError(
+          absl::StrCat(p.target.name, ": no exchange"));
+    result["paths"][p.target.name] = {{"exchanges", p.rtt_ns.size()},
+                                      {"slices", p.slices},
+                                      {"p50_us", PercentileUs(p.rtt_ns, 0.50)},
+                                      {"p99_us", PercentileUs(p.rtt_ns, 0.99)}};
   }
   std::printf("%s\n", result.dump().c_str());
   return absl::OkStatus();

@@ -179,7 +179,7 @@ if ((!skip_net)); then
       for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 1 "$duration"; done
       for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 4 "$duration"; done
       measure_rr "$profile" "$r" "$duration" "${order[@]}"
-      for p in "${order[@]}"; do measure_udp "$profile" "$p" "$r" "$duration"; done
+      measure_udp "$profile" "$r" "$duration" "${order[@]}"
     done
     # The next profile rebuilds everything (different underlay settings).
     topo_teardown

@@ -5,13 +5,21 @@
 // batches (sendmmsg/recvmmsg) so the path's per-packet cost shows. The
 // receiver counts only datagrams of the expected size that carry our magic,
 // so the figure is what the receiving container really got.
+//
+// With --targets it drives several paths from one process, each socket
+// opened in the path's namespace: the sender takes them in turn for
+// --slice-ms each, so this VM's slow phases (seconds of ~1.5x slower CPU)
+// fall on every path alike, as for ovx_rr.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gflags/gflags.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -24,23 +32,36 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/netns_socket.h"
+#include "maps/dataplane_maps.h"
 #include "maps/fd.h"
+#include "nlohmann/json.hpp"
 
 DEFINE_string(mode, "", "recv or send");
 DEFINE_string(bind, "0.0.0.0", "recv: address to listen on");
 DEFINE_string(dst, "", "send: receiver's address");
 DEFINE_uint32(port, 5301, "UDP port");
-DEFINE_uint32(duration, 3, "recv: measuring window in seconds; send: sends "
-                           "for one second longer so it outlasts the window");
+DEFINE_uint32(duration, 3,
+              "recv: measuring window in seconds; send: sends "
+              "for one second longer so it outlasts the window");
 DEFINE_uint32(size, 64, "UDP payload bytes per datagram (>= 16)");
 DEFINE_uint32(batch, 64, "datagrams per sendmmsg/recvmmsg call");
 DEFINE_string(ready_file, "", "recv: file created once the socket is bound");
+DEFINE_string(targets, "",
+              "NAME=NETNS/IP,...: several paths, one socket each in NETNS "
+              "(recv: the receivers' namespaces and addresses; send: the "
+              "senders' namespaces and the receivers' addresses)");
+DEFINE_uint32(slice_ms, 10,
+              "send with --targets: milliseconds per path in turn");
 
 namespace ovx::bench {
 namespace {
 
 // Payload: this magic, then a 64-bit sequence number, then zeros.
 constexpr char kMagic[8] = {'o', 'v', 'x', 'u', 'd', 'p', 'r', '1'};
+// With --targets: the sender's "this path is done", sent a few times.
+constexpr char kEndMagic[8] = {'o', 'v', 'x', 'u', 'd', 'p', 'e', '1'};
+constexpr int kEndMarkers = 3;
 constexpr size_t kHeaderBytes = sizeof(kMagic) + sizeof(uint64_t);
 constexpr int kRcvBufBytes = 4 << 20;
 constexpr double kFirstDatagramGraceS = 5;
@@ -59,13 +80,30 @@ bool IsOurs(const uint8_t* data, size_t len) {
   return len == FLAGS_size && std::memcmp(data, kMagic, sizeof(kMagic)) == 0;
 }
 
-absl::StatusOr<sockaddr_in> Address(const std::string& ip) {
+bool IsEnd(const uint8_t* data, size_t len) {
+  return len == FLAGS_size &&
+         std::memcmp(data, kEndMagic, sizeof(kEndMagic)) == 0;
+}
+
+sockaddr_in Address(in_addr ip) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(FLAGS_port);
-  if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1)
-    return absl::InvalidArgumentError(absl::StrCat("not an IPv4 address: ", ip));
+  a.sin_addr = ip;
   return a;
+}
+
+absl::StatusOr<sockaddr_in> Address(const std::string& ip) {
+  auto parsed = maps::ParseIpv4(ip);
+  if (!parsed.ok()) return parsed.status();
+  return Address(*parsed);
+}
+
+// FORCE passes rmem_max; a bursty sender overflows a small buffer.
+void LargeReceiveBuffer(int fd) {
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kRcvBufBytes,
+                 sizeof(kRcvBufBytes)) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kRcvBufBytes, sizeof(kRcvBufBytes));
 }
 
 // Datagram buffers and the mmsghdr array that points into them.
@@ -91,11 +129,7 @@ absl::StatusOr<maps::UniqueFd> BoundReceiver() {
   if (!addr.ok()) return addr.status();
   maps::UniqueFd fd(socket(AF_INET, SOCK_DGRAM, 0));
   if (!fd.valid()) return Errno("socket");
-  // FORCE passes rmem_max; a bursty sender overflows a small buffer.
-  if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &kRcvBufBytes,
-                 sizeof(kRcvBufBytes)) != 0)
-    setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &kRcvBufBytes,
-               sizeof(kRcvBufBytes));
+  LargeReceiveBuffer(fd.get());
   // Wake up now and then to check the clock when nothing arrives.
   timeval poll_interval{.tv_sec = 0, .tv_usec = 100000};
   if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &poll_interval,
@@ -190,6 +224,149 @@ absl::Status Send() {
   return absl::OkStatus();
 }
 
+struct PathSocket {
+  Target target;
+  maps::UniqueFd fd;
+  uint64_t count = 0;  // recv: valid datagrams; send: datagrams sent
+  uint64_t other = 0;  // recv: foreign datagrams; send: send errors
+  double seconds = 0;  // send: time spent sending on this path
+  bool ended = false;  // recv: its end marker arrived
+};
+
+absl::StatusOr<std::vector<PathSocket>> OpenPaths(bool receive) {
+  auto targets = ParseTargets(FLAGS_targets);
+  if (!targets.ok()) return targets.status();
+  std::vector<PathSocket> paths(targets->size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    PathSocket& p = paths[i];
+    p.target = (*targets)[i];
+    auto fd = SocketInNetns(p.target.netns, SOCK_DGRAM);
+    if (!fd.ok()) return fd.status();
+    p.fd = *std::move(fd);
+    sockaddr_in addr = Address(p.target.ip);
+    const std::string where =
+        absl::StrCat(p.target.name, ": ", maps::FormatIpv4(p.target.ip), ":",
+                     FLAGS_port, " in ", p.target.netns);
+    if (receive) {
+      LargeReceiveBuffer(p.fd.get());
+      if (bind(p.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)))
+        return Errno(absl::StrCat("bind ", where));
+    } else if (connect(p.fd.get(), reinterpret_cast<sockaddr*>(&addr),
+                       sizeof(addr))) {
+      return Errno(absl::StrCat("connect ", where));
+    }
+  }
+  return paths;
+}
+
+// Counts valid datagrams per path until every path's end marker came.
+absl::Status ReceiveMany() {
+  auto paths = OpenPaths(/*receive=*/true);
+  if (!paths.ok()) return paths.status();
+  maps::UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return Errno("epoll_create1");
+  for (size_t i = 0; i < paths->size(); ++i) {
+    epoll_event ev{.events = EPOLLIN, .data = {.u64 = i}};
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, (*paths)[i].fd.get(), &ev) != 0)
+      return Errno("epoll_ctl");
+  }
+  if (auto s = CreateReadyFile(); !s.ok()) return s;
+  Batch batch(FLAGS_size + 1);
+  const double give_up =
+      Now() + FLAGS_duration * paths->size() + kFirstDatagramGraceS + 10;
+  size_t ended = 0;
+  while (ended < paths->size()) {
+    if (Now() > give_up) {
+      for (const PathSocket& p : *paths) {
+        if (!p.ended)
+          return absl::DeadlineExceededError(
+              absl::StrCat(p.target.name, ": no end marker from the sender"));
+      }
+    }
+    epoll_event events[16];
+    int n = epoll_wait(ep.get(), events, 16, 100);
+    if (n < 0 && errno != EINTR) return Errno("epoll_wait");
+    for (int e = 0; e < n; ++e) {
+      PathSocket& p = (*paths)[events[e].data.u64];
+      int got;
+      while ((got = recvmmsg(p.fd.get(), batch.msgs.data(), FLAGS_batch,
+                             MSG_DONTWAIT, nullptr)) > 0) {
+        for (int i = 0; i < got; ++i) {
+          const uint8_t* data = batch.bufs[i].data();
+          const size_t len = batch.msgs[i].msg_len;
+          if (IsOurs(data, len)) {
+            ++p.count;
+          } else if (IsEnd(data, len)) {
+            ended += !p.ended;
+            p.ended = true;
+          } else {
+            ++p.other;
+          }
+        }
+      }
+      if (got < 0 && errno != EAGAIN && errno != EINTR)
+        return Errno("recvmmsg");
+    }
+  }
+  nlohmann::json out = {{"paths", nlohmann::json::object()}};
+  for (const PathSocket& p : *paths)
+    out["paths"][p.target.name] = {{"received", p.count}, {"bad", p.other}};
+  std::printf("%s\n", out.dump().c_str());
+  return absl::OkStatus();
+}
+
+// --duration s per path, --slice-ms on each in turn; then end markers.
+absl::Status SendMany() {
+  auto paths = OpenPaths(/*receive=*/false);
+  if (!paths.ok()) return paths.status();
+  Batch batch(FLAGS_size);
+  for (auto& buf : batch.bufs) std::memcpy(buf.data(), kMagic, sizeof(kMagic));
+  const double slice = FLAGS_slice_ms / 1000.0;
+  const int cycles =
+      std::max<int>(1, static_cast<int>(FLAGS_duration / slice + 0.5));
+  const size_t n = paths->size();
+  uint64_t seq = 0;
+  for (int c = 0; c < cycles; ++c) {
+    for (size_t k = 0; k < n; ++k) {
+      PathSocket& p = (*paths)[(c + k) % n];  // each cycle starts one later
+      const double start = Now(), end = start + slice;
+      double now = start;
+      while (now < end) {
+        for (auto& buf : batch.bufs) {
+          std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
+          ++seq;
+        }
+        int sent = sendmmsg(p.fd.get(), batch.msgs.data(), FLAGS_batch, 0);
+        if (sent >= 0) {
+          p.count += sent;
+        } else if (errno == ENOBUFS || errno == ECONNREFUSED ||
+                   errno == EAGAIN || errno == EINTR) {
+          ++p.other;
+        } else {
+          return Errno(absl::StrCat(p.target.name, ": sendmmsg"));
+        }
+        now = Now();
+      }
+      p.seconds += now - start;
+    }
+  }
+  // Whatever is still queued drains first; a marker may be lost, so a few.
+  std::vector<uint8_t> end_marker(FLAGS_size, 0);
+  std::memcpy(end_marker.data(), kEndMagic, sizeof(kEndMagic));
+  for (int i = 0; i < kEndMarkers; ++i) {
+    usleep(100000);
+    for (PathSocket& p : *paths)
+      (void)send(p.fd.get(), end_marker.data(), end_marker.size(), 0);
+  }
+  nlohmann::json out = {{"slice_ms", FLAGS_slice_ms},
+                        {"paths", nlohmann::json::object()}};
+  for (const PathSocket& p : *paths)
+    out["paths"][p.target.name] = {
+        {"sent", p.count}, {"errors", p.other}, {"seconds", p.seconds}};
+  std::printf("%s\n", out.dump().c_str());
+  return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace ovx::bench
 
@@ -204,10 +381,20 @@ int main(int argc, char** argv) {
       "window opens at the first valid datagram and lasts --duration s; it "
       "prints {\"received\",\"seconds\",\"pps\",\"bad\"} and exits 0, or "
       "non-zero if no valid datagram came within duration+5 s. The sender "
-      "sends for duration+1 s and prints {\"sent\",\"errors\",\"seconds\"}.");
+      "sends for duration+1 s and prints {\"sent\",\"errors\",\"seconds\"}.\n"
+      "  ovx_udp_rate --mode=recv|send --targets=NAME=NETNS/IP,... "
+      "--port=P --duration=S [--slice-ms=10]\n"
+      "Several paths from one process: the sender spends --slice-ms on each "
+      "path in turn until each had --duration s, then sends end markers; "
+      "the receiver counts per path until every marker came. They print "
+      "{\"paths\": {NAME: {\"sent\",\"errors\",\"seconds\"}}} and "
+      "{\"paths\": {NAME: {\"received\",\"bad\"}}}: a path's rate is its "
+      "received / its seconds.");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   const bool recv = FLAGS_mode == "recv", send = FLAGS_mode == "send";
-  if ((!recv && !send) || (send && FLAGS_dst.empty()) || FLAGS_duration == 0 ||
+  const bool many = !FLAGS_targets.empty();
+  if ((!recv && !send) || (send && !many && FLAGS_dst.empty()) ||
+      (many && FLAGS_slice_ms == 0) || FLAGS_duration == 0 ||
       FLAGS_batch == 0 || FLAGS_size < ovx::bench::kHeaderBytes ||
       FLAGS_size > 65507) {
     std::fprintf(stderr,
@@ -216,7 +403,9 @@ int main(int argc, char** argv) {
                  "(see --help)\n");
     return 2;
   }
-  absl::Status s = recv ? ovx::bench::Receive() : ovx::bench::Send();
+  absl::Status s =
+      many ? (recv ? ovx::bench::ReceiveMany() : ovx::bench::SendMany())
+           : (recv ? ovx::bench::Receive() : ovx::bench::Send());
   if (!s.ok()) {
     std::fprintf(stderr, "ovx_udp_rate --mode=%s: %s\n", FLAGS_mode.c_str(),
                  s.ToString().c_str());

@@ -96,38 +96,45 @@ measure_rr() {
   done
 }
 
-# measure_udp PROFILE PATH ROUND DURATION: 64-byte UDP datagrams received/s
-# in c2, counted by ovx_udp_rate ($UDP_RATE). It sends and receives in
-# batches: iperf3 spends ~15 us per datagram, which hid the path's cost.
+# measure_udp PROFILE ROUND DURATION PATH...: 64-byte UDP datagrams received/s
+# in c2, counted by ovx_udp_rate ($UDP_RATE), every path in one run: the
+# sender spends UDP_SLICE_MS on each in turn until each had DURATION s, as
+# measure_rr does (a path tested alone for 3 s landed whole in one of this
+# VM's fast or slow phases). It sends and receives in batches: iperf3 spends
+# ~15 us per datagram, which hid the path's cost.
+UDP_SLICE_MS=10
 measure_udp() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 c2 dst
-  c1=$(ns_of "$p" c1); c2=$(ns_of "$p" c2); dst=${TOPO_DST[$p]}
-  local ready="$BENCH_TMP/$p-udp.ready" rx_out="$BENCH_TMP/$p-udp-recv.json"
-  local tx_out="$BENCH_TMP/$p-udp-send.json" rx i
+  local profile=$1 round=$2 dur=$3 p rx_targets="" tx_targets=""
+  shift 3
+  for p in "$@"; do
+    rx_targets+="${rx_targets:+,}$p=$(ns_of "$p" c2)/${TOPO_DST[$p]}"
+    tx_targets+="${tx_targets:+,}$p=$(ns_of "$p" c1)/${TOPO_DST[$p]}"
+  done
+  local ready="$BENCH_TMP/udp.ready" rx_out="$BENCH_TMP/udp-recv.json"
+  local tx_out="$BENCH_TMP/udp-send.json" rx i
   rm -f "$ready"
-  # ip netns exec execs: $! is the receiver's timeout, so kill/wait reach it.
-  timeout $((dur + 30)) ip netns exec "$c2" "$UDP_RATE" --mode=recv \
-    --bind="$dst" --port=$UDP_RATE_PORT --duration="$dur" --size=64 \
-    --ready-file="$ready" >"$rx_out" 2>&1 &
+  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=recv --targets="$rx_targets" \
+    --port=$UDP_RATE_PORT --duration="$dur" --size=64 --ready-file="$ready" >"$rx_out" 2>&1 &
   rx=$!
   for ((i = 0; i < 50; i++)); do [[ -e $ready ]] && break; sleep 0.1; done
   if [[ ! -e $ready ]]; then
     kill $rx 2>/dev/null; wait $rx
-    die "$p: UDP receiver did not start: $(tail -1 "$rx_out")"
+    die "UDP receiver did not start: $(tail -1 "$rx_out")"
   fi
-  # The sender outlasts the receiver's window (which opens at its first
-  # datagram) by a second.
-  timeout $((dur + 30)) ip netns exec "$c1" "$UDP_RATE" --mode=send \
-    --dst="$dst" --port=$UDP_RATE_PORT --duration="$dur" --size=64 \
+  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=send --targets="$tx_targets" \
+    --port=$UDP_RATE_PORT --duration="$dur" --size=64 --slice-ms=$UDP_SLICE_MS \
     >"$tx_out" 2>&1 || {
     kill $rx 2>/dev/null; wait $rx
-    die "$p: UDP sender failed: $(tail -1 "$tx_out")"
+    die "UDP sender failed: $(tail -1 "$tx_out")"
   }
-  wait $rx || die "$p: UDP receiver failed: $(tail -1 "$rx_out")"
-  local received kpps
-  received=$(jq -e '.received' "$rx_out" 2>/dev/null) ||
-    die "$p: UDP receiver printed no count: $(tail -1 "$rx_out")"
-  ((received > 0)) || die "$p: no UDP datagram arrived in the ${dur}s window"
-  kpps=$(jq '.pps / 1000' "$rx_out")
-  sample "$profile" "$p" udp64_kpps "$round" "$(awk -v k="$kpps" 'BEGIN{printf "%.1f", k}')"
+  wait $rx || die "UDP receiver failed: $(tail -1 "$rx_out")"
+  local received seconds
+  for p in "$@"; do
+    received=$(jq -e --arg p "$p" '.paths[$p].received' "$rx_out") &&
+      seconds=$(jq -e --arg p "$p" '.paths[$p].seconds' "$tx_out") ||
+      die "$p: ovx_udp_rate printed no count: $(tail -1 "$rx_out") $(tail -1 "$tx_out")"
+    ((received > 0)) || die "$p: no UDP datagram arrived"
+    sample "$profile" "$p" udp64_kpps "$round" \
+      "$(awk -v n="$received" -v s="$seconds" 'BEGIN{printf "%.1f", n/s/1000}')"
+  done
 }
