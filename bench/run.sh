@@ -11,8 +11,10 @@
 # The same two-host namespace topology is carried by plain routing, by the
 # kernel's vxlan device + bridge, and by ovx (see lib/topo.sh). All paths
 # exist at once and every test runs INTERLEAVED across them, round after
-# round, so machine noise (this box is shared) hits every path alike; results
-# are medians with min-max and IQR, and ratios of medians.
+# round, so machine noise (this box is shared) hits every path alike; the
+# round-trip and 64-byte UDP tests go further and take all paths in one
+# process, 10 ms each in turn. Results are medians with min-max and IQR,
+# and ratios of medians.
 # Full mode: 5 rounds, ~15 minutes. --smoke: 1 round of 1 s tests (CI).
 # Writes <out>/results-<UTC timestamp>.{md,json} and <out>/latest.{md,json}
 # and prints the Markdown on stdout.
