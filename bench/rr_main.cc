@@ -29,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "bench/netns_socket.h"
+#include "bench/multipath.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
@@ -48,12 +48,6 @@ namespace ovx::bench {
 namespace {
 
 constexpr int kWarmupExchanges = 200;  // per path, not counted
-
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 absl::Status Errno(absl::string_view what) {
   return absl::ErrnoToStatus(errno, what);
@@ -154,12 +148,12 @@ absl::StatusOr<int64_t> Exchange(Path& p, std::vector<uint8_t>& out,
                                  std::vector<uint8_t>& in) {
   ++p.sequence;
   std::memcpy(out.data(), &p.sequence, sizeof(p.sequence));
-  const int64_t start = NowNs();
+  const int64_t start = MonotonicNs();
   if (auto s = WriteAll(p.fd.get(), out.data(), out.size()); !s.ok())
     return absl::Status(s.code(),
                         absl::StrCat(p.target.name, ": ", s.message()));
   auto got = ReadAll(p.fd.get(), in.data(), in.size());
-  const int64_t rtt = NowNs() - start;
+  const int64_t rtt = MonotonicNs() - start;
   if (!got.ok() || !*got)
     return absl::DataLossError(absl::StrCat(p.target.name, ": no echo"));
   if (std::memcmp(in.data(), out.data(), out.size()) != 0)
@@ -186,23 +180,19 @@ absl::Status Client() {
       if (auto r = Exchange(p, out, in); !r.ok()) return r.status();
     }
   }
-  const int64_t slice_ns = FLAGS_slice_ms * 1000000LL;
-  const int cycles =
-      std::max<int>(1, std::lround(FLAGS_duration * 1000 / FLAGS_slice_ms));
-  const size_t n = paths.size();
-  for (int c = 0; c < cycles; ++c) {
-    for (size_t k = 0; k < n; ++k) {
-      Path& p = paths[(c + k) % n];  // each cycle starts one path later
-      ++p.slices;
-      const int64_t end = NowNs() + slice_ns;
-      for (int64_t now = NowNs(); now < end; now = NowNs()) {
-        auto rtt = Exchange(p, out, in);
-        if (!rtt.ok()) return rtt.status();
-        p.rtt_ns.push_back(
-            static_cast<uint32_t>(std::min<int64_t>(*rtt, UINT32_MAX)));
-      }
-    }
-  }
+  absl::Status run = TakeTurns(paths.size(), FLAGS_duration, FLAGS_slice_ms,
+                               [&](size_t i, int64_t end) -> absl::Status {
+                                 Path& p = paths[i];
+                                 ++p.slices;
+                                 while (MonotonicNs() < end) {
+                                   auto rtt = Exchange(p, out, in);
+                                   if (!rtt.ok()) return rtt.status();
+                                   p.rtt_ns.push_back(static_cast<uint32_t>(
+                                       std::min<int64_t>(*rtt, UINT32_MAX)));
+                                 }
+                                 return absl::OkStatus();
+                               });
+  if (!run.ok()) return run;
   nlohmann::json result = {{"slice_ms", FLAGS_slice_ms},
                            {"size", FLAGS_size},
                            {"paths", nlohmann::json::object()}};

@@ -32,7 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "bench/netns_socket.h"
+#include "bench/multipath.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
@@ -321,35 +321,33 @@ absl::Status SendMany() {
   if (!paths.ok()) return paths.status();
   Batch batch(FLAGS_size);
   for (auto& buf : batch.bufs) std::memcpy(buf.data(), kMagic, sizeof(kMagic));
-  const double slice = FLAGS_slice_ms / 1000.0;
-  const int cycles =
-      std::max<int>(1, static_cast<int>(FLAGS_duration / slice + 0.5));
-  const size_t n = paths->size();
   uint64_t seq = 0;
-  for (int c = 0; c < cycles; ++c) {
-    for (size_t k = 0; k < n; ++k) {
-      PathSocket& p = (*paths)[(c + k) % n];  // each cycle starts one later
-      const double start = Now(), end = start + slice;
-      double now = start;
-      while (now < end) {
-        for (auto& buf : batch.bufs) {
-          std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
-          ++seq;
+  absl::Status run = TakeTurns(
+      paths->size(), FLAGS_duration, FLAGS_slice_ms,
+      [&](size_t i, int64_t end) -> absl::Status {
+        PathSocket& p = (*paths)[i];
+        const int64_t start = MonotonicNs();
+        int64_t now = start;
+        while (now < end) {
+          for (auto& buf : batch.bufs) {
+            std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
+            ++seq;
+          }
+          int sent = sendmmsg(p.fd.get(), batch.msgs.data(), FLAGS_batch, 0);
+          if (sent >= 0) {
+            p.count += sent;
+          } else if (errno == ENOBUFS || errno == ECONNREFUSED ||
+                     errno == EAGAIN || errno == EINTR) {
+            ++p.other;
+          } else {
+            return Errno(absl::StrCat(p.target.name, ": sendmmsg"));
+          }
+          now = MonotonicNs();
         }
-        int sent = sendmmsg(p.fd.get(), batch.msgs.data(), FLAGS_batch, 0);
-        if (sent >= 0) {
-          p.count += sent;
-        } else if (errno == ENOBUFS || errno == ECONNREFUSED ||
-                   errno == EAGAIN || errno == EINTR) {
-          ++p.other;
-        } else {
-          return Errno(absl::StrCat(p.target.name, ": sendmmsg"));
-        }
-        now = Now();
-      }
-      p.seconds += now - start;
-    }
-  }
+        p.seconds += (now - start) / 1e9;
+        return absl::OkStatus();
+      });
+  if (!run.ok()) return run;
   // Whatever is still queued drains first; a marker may be lost, so a few.
   std::vector<uint8_t> end_marker(FLAGS_size, 0);
   std::memcpy(end_marker.data(), kEndMagic, sizeof(kEndMagic));

@@ -1,10 +1,13 @@
-#include "bench/netns_socket.h"
+#include "bench/multipath.h"
 
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -47,6 +50,25 @@ absl::StatusOr<maps::UniqueFd> SocketInNetns(const std::string& netns,
   if (!fd.valid())
     return absl::ErrnoToStatus(socket_errno, absl::StrCat("socket in ", netns));
   return fd;
+}
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+absl::Status TakeTurns(size_t paths, double duration_s, uint32_t slice_ms,
+                       absl::FunctionRef<absl::Status(size_t, int64_t)> slice) {
+  const int cycles =
+      std::max<int>(1, std::lround(duration_s * 1000 / slice_ms));
+  for (int c = 0; c < cycles; ++c) {
+    for (size_t k = 0; k < paths; ++k) {
+      const int64_t end = MonotonicNs() + slice_ms * 1000000LL;
+      if (absl::Status s = slice((c + k) % paths, end); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ovx::bench

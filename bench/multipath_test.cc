@@ -1,8 +1,10 @@
-// Unit tier: --targets parsing of the bench tools, and SocketInNetns'
-// error for a namespace that does not exist (no root needed).
-#include "bench/netns_socket.h"
+// Unit tier: --targets parsing of the bench tools, SocketInNetns' error for
+// a namespace that does not exist (no root needed), and TakeTurns' order.
+#include "bench/multipath.h"
 
 #include <sys/socket.h>
+
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -41,6 +43,27 @@ TEST(SocketInNetnsTest, AMissingNamespaceIsNamed) {
   auto fd = SocketInNetns("ovx-no-such-netns", SOCK_DGRAM);
   ASSERT_FALSE(fd.ok());
   EXPECT_THAT(fd.status().message(), HasSubstr("open netns ovx-no-such-netns"));
+}
+
+TEST(TakeTurnsTest, EachCycleStartsOnePathLater) {
+  std::vector<size_t> order;
+  absl::Status s = TakeTurns(3, 0.02, 10, [&](size_t path, int64_t end) {
+    EXPECT_GT(end, MonotonicNs() - 1000000000LL);
+    order.push_back(path);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2, 1, 2, 0}));
+}
+
+TEST(TakeTurnsTest, TheFirstErrorStops) {
+  int calls = 0;
+  absl::Status s = TakeTurns(2, 1, 10, [&](size_t, int64_t) {
+    return ++calls == 3 ? absl::DataLossError("echo differs")
+                        : absl::OkStatus();
+  });
+  EXPECT_EQ(s.message(), "echo differs");
+  EXPECT_EQ(calls, 3);
 }
 
 }  // namespace
