@@ -189,6 +189,27 @@ absl::Status Receive() {
   return absl::OkStatus();
 }
 
+// Numbers the batch's datagrams and sends them on fd, counting what went
+// out and the errors a busy or finished receiver causes.
+absl::Status SendBatch(int fd, Batch& batch, uint64_t& seq, uint64_t& sent,
+                       uint64_t& errors) {
+  for (auto& buf : batch.bufs) {
+    std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
+    ++seq;
+  }
+  int n = sendmmsg(fd, batch.msgs.data(), FLAGS_batch, 0);
+  if (n >= 0) {
+    sent += n;
+  } else if (errno == ENOBUFS || errno == ECONNREFUSED || errno == EAGAIN ||
+             errno == EINTR) {
+    // Queue full, or an ICMP port unreachable once the receiver is gone.
+    ++errors;
+  } else {
+    return Errno("sendmmsg");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Send() {
   auto addr = Address(FLAGS_dst);
   if (!addr.ok()) return addr.status();
@@ -203,20 +224,8 @@ absl::Status Send() {
   uint64_t seq = 0, sent = 0, errors = 0;
   double now = start;
   while (now < end) {
-    for (auto& buf : batch.bufs) {
-      std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
-      ++seq;
-    }
-    int n = sendmmsg(fd.get(), batch.msgs.data(), FLAGS_batch, 0);
-    if (n >= 0) {
-      sent += n;
-    } else if (errno == ENOBUFS || errno == ECONNREFUSED || errno == EAGAIN ||
-               errno == EINTR) {
-      // Queue full, or an ICMP port unreachable once the receiver is gone.
-      ++errors;
-    } else {
-      return Errno("sendmmsg");
-    }
+    if (auto s = SendBatch(fd.get(), batch, seq, sent, errors); !s.ok())
+      return s;
     now = Now();
   }
   std::printf("{\"sent\":%lu,\"errors\":%lu,\"seconds\":%.3f}\n", sent, errors,
@@ -329,19 +338,10 @@ absl::Status SendMany() {
         const int64_t start = MonotonicNs();
         int64_t now = start;
         while (now < end) {
-          for (auto& buf : batch.bufs) {
-            std::memcpy(buf.data() + sizeof(kMagic), &seq, sizeof(seq));
-            ++seq;
-          }
-          int sent = sendmmsg(p.fd.get(), batch.msgs.data(), FLAGS_batch, 0);
-          if (sent >= 0) {
-            p.count += sent;
-          } else if (errno == ENOBUFS || errno == ECONNREFUSED ||
-                     errno == EAGAIN || errno == EINTR) {
-            ++p.other;
-          } else {
-            return Errno(absl::StrCat(p.target.name, ": sendmmsg"));
-          }
+          absl::Status s = SendBatch(p.fd.get(), batch, seq, p.count, p.other);
+          if (!s.ok())
+            return absl::Status(s.code(),
+                                absl::StrCat(p.target.name, ": ", s.message()));
           now = MonotonicNs();
         }
         p.seconds += (now - start) / 1e9;
