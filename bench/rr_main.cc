@@ -41,7 +41,7 @@ DEFINE_string(targets, "",
               "client: NAME=NETNS/IP,... one server per path, reached from "
               "the named network namespace (ip netns)");
 DEFINE_double(duration, 3, "client: seconds measured per path");
-DEFINE_uint32(slice_ms, 100, "client: milliseconds on one path at a time");
+DEFINE_uint32(slice_ms, 10, "client: milliseconds on one path at a time");
 DEFINE_uint32(size, 64, "message bytes each way (>= 8)");
 
 namespace ovx::bench {
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
       "TCP request/response round trips, several paths interleaved.\n"
       "  ovx_rr --mode=server --bind=IP [--port=5401] [--size=64]\n"
       "  ovx_rr --mode=client --targets=NAME=NETNS/IP,... [--port=5401]\n"
-      "         [--duration=3] [--slice-ms=100] [--size=64]\n"
+      "         [--duration=3] [--slice-ms=10] [--size=64]\n"
       "The server echoes every message, one connection at a time, until "
       "killed. The client (root: it enters each NETNS to connect) runs "
       "--slice-ms on one path, then the next, until each path had "
