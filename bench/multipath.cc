@@ -52,6 +52,14 @@ absl::StatusOr<maps::UniqueFd> SocketInNetns(const std::string& netns,
   return fd;
 }
 
+sockaddr_in Ipv4SocketAddress(in_addr ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr = ip;
+  return a;
+}
+
 int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

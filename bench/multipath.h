@@ -35,6 +35,9 @@ absl::StatusOr<std::vector<Target>> ParseTargets(absl::string_view text);
 absl::StatusOr<maps::UniqueFd> SocketInNetns(const std::string& netns,
                                              int type);
 
+// ip:port as the socket calls take it.
+sockaddr_in Ipv4SocketAddress(in_addr ip, uint16_t port);
+
 // CLOCK_MONOTONIC in nanoseconds.
 int64_t MonotonicNs();
 

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,14 +84,6 @@ void NoDelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
-sockaddr_in Address(in_addr ip) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(FLAGS_port);
-  a.sin_addr = ip;
-  return a;
-}
-
 // Echoes each --size message back, one connection at a time, forever.
 absl::Status Serve() {
   auto ip = maps::ParseIpv4(FLAGS_bind);
@@ -101,7 +92,7 @@ absl::Status Serve() {
   if (!listener.valid()) return Errno("socket");
   int on = 1;
   setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  sockaddr_in addr = Address(*ip);
+  sockaddr_in addr = Ipv4SocketAddress(*ip, FLAGS_port);
   if (bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)))
     return Errno(absl::StrCat("bind ", FLAGS_bind, ":", FLAGS_port));
   if (listen(listener.get(), 4) != 0) return Errno("listen");
@@ -134,7 +125,7 @@ absl::Status Connect(Path& p) {
   auto fd = SocketInNetns(p.target.netns, SOCK_STREAM);
   if (!fd.ok()) return fd.status();
   p.fd = *std::move(fd);
-  sockaddr_in addr = Address(p.target.ip);
+  sockaddr_in addr = Ipv4SocketAddress(p.target.ip, FLAGS_port);
   if (connect(p.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)))
     return Errno(absl::StrCat(p.target.name, ": connect from ", p.target.netns,
                               " to ", maps::FormatIpv4(p.target.ip), ":",

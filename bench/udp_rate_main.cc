@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,11 +65,7 @@ constexpr size_t kHeaderBytes = sizeof(kMagic) + sizeof(uint64_t);
 constexpr int kRcvBufBytes = 4 << 20;
 constexpr double kFirstDatagramGraceS = 5;
 
-double Now() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+double Now() { return MonotonicNs() / 1e9; }
 
 absl::Status Errno(absl::string_view what) {
   return absl::ErrnoToStatus(errno, what);
@@ -85,18 +80,10 @@ bool IsEnd(const uint8_t* data, size_t len) {
          std::memcmp(data, kEndMagic, sizeof(kEndMagic)) == 0;
 }
 
-sockaddr_in Address(in_addr ip) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(FLAGS_port);
-  a.sin_addr = ip;
-  return a;
-}
-
 absl::StatusOr<sockaddr_in> Address(const std::string& ip) {
   auto parsed = maps::ParseIpv4(ip);
   if (!parsed.ok()) return parsed.status();
-  return Address(*parsed);
+  return Ipv4SocketAddress(*parsed, FLAGS_port);
 }
 
 // FORCE passes rmem_max; a bursty sender overflows a small buffer.
@@ -252,7 +239,7 @@ absl::StatusOr<std::vector<PathSocket>> OpenPaths(bool receive) {
     auto fd = SocketInNetns(p.target.netns, SOCK_DGRAM);
     if (!fd.ok()) return fd.status();
     p.fd = *std::move(fd);
-    sockaddr_in addr = Address(p.target.ip);
+    sockaddr_in addr = Ipv4SocketAddress(p.target.ip, FLAGS_port);
     const std::string where =
         absl::StrCat(p.target.name, ": ", maps::FormatIpv4(p.target.ip), ":",
                      FLAGS_port, " in ", p.target.netns);

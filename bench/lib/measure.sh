@@ -76,14 +76,22 @@ measure_tcp() {
   fi
 }
 
+# path_targets SIDE PATH...: the tools' --targets list, NAME=NETNS/IP per
+# path, NETNS the path's SIDE namespace (c1 or c2), IP its receiver's.
+path_targets() {
+  local side=$1 p list=""
+  shift
+  for p in "$@"; do list+="${list:+,}$p=$(ns_of "$p" "$side")/${TOPO_DST[$p]}"; done
+  echo "$list"
+}
+
 # measure_rr PROFILE ROUND DURATION PATH...: TCP request/response round-trip
 # p50/p99 (us) of 64-byte messages, every path in one ovx_rr run: DURATION
 # s each, in RR_SLICE_MS slices taken in turn, starting with the first PATH.
 measure_rr() {
-  local profile=$1 round=$2 dur=$3 p targets="" out="$BENCH_TMP/rr.json"
+  local profile=$1 round=$2 dur=$3 p out="$BENCH_TMP/rr.json"
   shift 3
-  for p in "$@"; do targets+="${targets:+,}$p=$(ns_of "$p" c1)/${TOPO_DST[$p]}"; done
-  timeout $((dur * $# + 30)) taskset -c $RR_CPU "$RR" --mode=client --targets="$targets" \
+  timeout $((dur * $# + 30)) taskset -c $RR_CPU "$RR" --mode=client --targets="$(path_targets c1 "$@")" \
     --port=$RR_PORT --duration="$dur" --slice-ms=$RR_SLICE_MS >"$out" 2>&1 ||
     die "request/response failed: $(tail -3 "$out")"
   local p50 p99
@@ -104,16 +112,12 @@ measure_rr() {
 # ~15 us per datagram, which hid the path's cost.
 UDP_SLICE_MS=10
 measure_udp() {
-  local profile=$1 round=$2 dur=$3 p rx_targets="" tx_targets=""
+  local profile=$1 round=$2 dur=$3 p
   shift 3
-  for p in "$@"; do
-    rx_targets+="${rx_targets:+,}$p=$(ns_of "$p" c2)/${TOPO_DST[$p]}"
-    tx_targets+="${tx_targets:+,}$p=$(ns_of "$p" c1)/${TOPO_DST[$p]}"
-  done
   local ready="$BENCH_TMP/udp.ready" rx_out="$BENCH_TMP/udp-recv.json"
   local tx_out="$BENCH_TMP/udp-send.json" rx i
   rm -f "$ready"
-  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=recv --targets="$rx_targets" \
+  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=recv --targets="$(path_targets c2 "$@")" \
     --port=$UDP_RATE_PORT --duration="$dur" --size=64 --ready-file="$ready" >"$rx_out" 2>&1 &
   rx=$!
   for ((i = 0; i < 50; i++)); do [[ -e $ready ]] && break; sleep 0.1; done
@@ -121,7 +125,7 @@ measure_udp() {
     kill $rx 2>/dev/null; wait $rx
     die "UDP receiver did not start: $(tail -1 "$rx_out")"
   fi
-  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=send --targets="$tx_targets" \
+  timeout $((dur * $# + 30)) "$UDP_RATE" --mode=send --targets="$(path_targets c1 "$@")" \
     --port=$UDP_RATE_PORT --duration="$dur" --size=64 --slice-ms=$UDP_SLICE_MS \
     >"$tx_out" 2>&1 || {
     kill $rx 2>/dev/null; wait $rx
