@@ -7,7 +7,7 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
 
 . as $doc | .meta as $meta
 | ($meta.paths) as $paths
-| ([$paths[] | select(startswith("ovx"))] | map("\(.)/kvxlan", "\(.)/plain")) as $rcols
+| ([$paths[] | select(. != "plain" and . != "kvxlan")] | map("\(.)/kvxlan", "\(.)/plain")) as $rcols
 | "## Network paths (\($meta.mode), \($meta.rounds) interleaved rounds, \($meta.duration_s) s per test)",
   "",
   "Cells: median [min-max] over rounds. Ratios are of medians. Goals are for the default ovx path.",

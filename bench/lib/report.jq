@@ -51,7 +51,7 @@ def prog_goal($c):
       | ([$paths[] as $p | {key: $p, value: ([$s[] | select(.path == $p) | .value]
             | if length > 0 then sorted_stats else null end)}]
          | map(select(.value != null)) | from_entries) as $stats
-      | ([$paths[] | select(startswith("ovx")) as $o
+      | ([$paths[] | select(. != "plain" and . != "kvxlan") as $o
           | ("kvxlan", "plain") as $ref
           | select($stats[$o] != null and $stats[$ref] != null
                    and $stats[$ref].median != 0)

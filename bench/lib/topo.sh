@@ -87,8 +87,12 @@ topo_plain() {
   TOPO_DST[$p]=10.20.2.2
 }
 
+# topo_kvxlan PROFILE [PATHNAME udpcsum|noudpcsum]: the kernel's vxlan device
+# behind a bridge. kvxlan keeps the kernel's default, an outer UDP checksum
+# (udpcsum): Docker's overlay and Flannel do not set it, so they get that.
+# kvxlan-nocsum sends 0 there, as ovx does.
 topo_kvxlan() {
-  local p=kvxlan profile=$1
+  local profile=$1 p=${2:-kvxlan} csum=${3:-udpcsum}
   topo_base $p "$profile" 1450
   local h c i local_ul peer_ul vc peer_mac
   for i in 1 2; do
@@ -96,7 +100,7 @@ topo_kvxlan() {
     if ((i == 1)); then local_ul=$UL1 peer_ul=$UL2 peer_mac=$MAC_C2
     else local_ul=$UL2 peer_ul=$UL1 peer_mac=$MAC_C1; fi
     ip -n "$h" link add vx0 type vxlan id $VNI local "$local_ul" dev ul0 \
-      dstport 4789 nolearning || die "$p: vxlan device"
+      dstport 4789 nolearning $csum || die "$p: vxlan device"
     ip -n "$h" link add br0 type bridge || die "$p: bridge"
     ip -n "$h" link set vx0 master br0
     ip -n "$h" link set "$vc" master br0
