@@ -25,6 +25,8 @@ expect_refused --tcp-write=0 "--tcp-write must be a byte count"
 expect_refused --big-tcp=65536 "--big-tcp must be a size in bytes above 65536"
 expect_refused --big-tcp=1M "--big-tcp must be a size in bytes above 65536"
 expect_refused --frobnicate "unknown argument --frobnicate"
+expect_refused --paths=plain,vxlan "unknown path vxlan"
+expect_refused --profiles=veth,nic-csum "unknown profile nic-csum"
 
 help=$(bash "$run" --help 2>&1)
 rc=$?

@@ -8,7 +8,9 @@
 #   plain   routed veth, no overlay: each host routes the other's container
 #           subnet via the underlay (what a flat L3 / Calico-style net does).
 #   kvxlan  Linux vxlan device + bridge per host, static fdb and neighbours
-#           (what Docker's overlay driver and Flannel's vxlan backend do).
+#           (what Docker's overlay driver and Flannel's vxlan backend do),
+#           with the kernel's default outer UDP checksum.
+#   kvxlan-nocsum  the same with noudpcsum: checksum 0, as ovx sends.
 #   ovx     ovx-loader on the underlay and on vc*, maps filled by
 #           ovx-test-mapfill; no vxlan device, no bridge. Loader defaults:
 #           --ingress=auto, which is TC ingress on this veth underlay (no
@@ -35,6 +37,7 @@ declare -A TOPO_BPFFS  # path -> "h1dir h2dir" for ovx paths
 ns_of() { echo "${BENCH_TAG}-$1-$2"; }  # ns_of PATH h1|h2|c1|c2
 
 # topo_base PATH PROFILE CMTU: namespaces, underlay, container veths.
+# PROFILE: veth, nic or nic-nocsum (run.sh's PROFILE_NOTES).
 topo_base() {
   local p=$1 profile=$2 cmtu=$3
   local h1 h2 c1 c2
@@ -56,11 +59,16 @@ topo_base() {
   local h
   for h in "$h1" "$h2"; do
     ip -n "$h" link set ul0 mtu 1500
-    if [[ $profile == nic ]]; then
+    if [[ $profile == nic* ]]; then
       # Closer to a real NIC: no segmentation offloads on the underlay, and
       # GRO on, as a NIC driver has it by default.
       nsx "$h" ethtool -K ul0 tso off gso off gro on >/dev/null 2>&1 ||
         die "$p: ethtool -K ul0 on $h"
+    fi
+    if [[ $profile == nic-nocsum ]]; then
+      # Nor checksum offload: every checksum is summed in software, the
+      # outer UDP one over the whole datagram.
+      nsx "$h" ethtool -K ul0 tx off >/dev/null 2>&1 || die "$p: tx off on ul0 on $h"
     fi
     ip -n "$h" link set ul0 up
     nsx "$h" sysctl -qw net.ipv4.ip_forward=1
