@@ -67,7 +67,7 @@ topo_base() {
     fi
     if [[ $profile == nic-nocsum ]]; then
       # Nor checksum offload: every checksum is summed in software, the
-      # outer UDP one over the whole datagram.
+      # outer UDP one included.
       nsx "$h" ethtool -K ul0 tx off >/dev/null 2>&1 || die "$p: tx off on ul0 on $h"
     fi
     ip -n "$h" link set ul0 up
