@@ -129,6 +129,8 @@ find_bin() {  # find_bin NAME: an executable of the build tree, or die
 if ((needs_ovx && !skip_net)); then
   OVX_LOADER=$(find_bin ovx-loader) || exit 1
   OVX_MAPFILL=$(find_bin ovx-test-mapfill) || exit 1
+  BPF_STATS=$(find_bin ovx_bpf_stats) || exit 1
+  command -v bpftool >/dev/null || die "missing tool: bpftool (scripts/install-deps.sh)"
 fi
 ((skip_prog)) || { PROG_COST=$(find_bin ovx_prog_cost) || exit 1; }
 ((skip_net)) || { UDP_RATE=$(find_bin ovx_udp_rate) || exit 1; }
@@ -191,6 +193,9 @@ if ((!skip_net)); then
       for p in "${order[@]}"; do measure_tcp "$profile" "$p" "$r" 4 "$duration"; done
       measure_rr "$profile" "$r" "$duration" "${order[@]}"
       measure_udp "$profile" "$r" "$duration" "${order[@]}"
+      for p in "${order[@]}"; do
+        [[ $p != ovx* ]] || measure_bpf "$profile" "$p" "$r" "$((duration < 2 ? duration : 2))"
+      done
     done
     # The next profile rebuilds everything (different underlay settings).
     topo_teardown

@@ -76,6 +76,58 @@ measure_tcp() {
   fi
 }
 
+# bpf_counters PATH: "HOST/PROGRAM runs ns" for every program pinned on
+# the path's two hosts (counters move only under ovx_bpf_stats).
+bpf_counters() {
+  local p=$1 i pin
+  for i in 1 2; do
+    for pin in "$BENCH_TMP/$p-h$i-bpffs"/progs/*; do
+      bpftool prog show pinned "$pin" -j |
+        jq -r --arg n "h$i/${pin##*/}" '"\($n) \(.run_cnt // 0) \(.run_time_ns // 0)"' ||
+        die "$p: cannot read $pin"
+    done
+  done
+}
+
+# measure_bpf PROFILE PATH ROUND DURATION: what ovx's programs cost inside a
+# 1-stream TCP test of their own (BPF run-time statistics slow every run a
+# little, so not inside the compared ones): CPU ms per GB and share of the
+# machine's busy CPU for all programs of both hosts, and ns per run of the
+# data's encap (h1's tc_endpoint, once per skb) and of the receiving host's
+# first hook (xdp_underlay where attached, else tc_underlay).
+measure_bpf() {
+  local profile=$1 p=$2 round=$3 dur=$4 c1 out="$BENCH_TMP/bpf-iperf.json"
+  c1=$(ns_of "$p" c1)
+  local before after cpu0 cpu1
+  before=$(bpf_counters "$p")
+  cpu0=$(cpu_busy_s)
+  timeout $((dur + 30)) "$BPF_STATS" ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
+    -p $IPERF_PORT -t "$dur" ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} -J >"$out" 2>&1 ||
+    die "$p: iperf3 TCP under BPF statistics failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  cpu1=$(cpu_busy_s)
+  after=$(bpf_counters "$p")
+  local bytes decap=h2/tc_underlay figures
+  bytes=$(jq '.end.sum_received.bytes' "$out")
+  [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
+  [[ -e $BENCH_TMP/$p-h2-bpffs/progs/xdp_underlay ]] && decap=h2/xdp_underlay
+  figures=$(join <(sort <<<"$before") <(sort <<<"$after") |
+    awk -v by="$bytes" -v busy="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" \
+      -v decap="$decap" '
+      { runs[$1] = $4 - $2; ns[$1] = $5 - $3; total += $5 - $3 }
+      END {
+        if (runs["h1/tc_endpoint"] <= 0 || runs[decap] <= 0) exit 1
+        printf "%.3f %.2f %.1f %.1f\n", total / 1e6 / (by / 1e9),
+          100 * total / 1e9 / busy, ns["h1/tc_endpoint"] / runs["h1/tc_endpoint"],
+          ns[decap] / runs[decap]
+      }') || die "$p: no run of h1/tc_endpoint or $decap counted: the data took another way"
+  local ms_per_gb pct encap_ns decap_ns
+  read -r ms_per_gb pct encap_ns decap_ns <<<"$figures"
+  sample "$profile" "$p" bpf_ms_per_gb "$round" "$ms_per_gb"
+  sample "$profile" "$p" bpf_cpu_pct "$round" "$pct"
+  sample "$profile" "$p" bpf_encap_ns "$round" "$encap_ns"
+  sample "$profile" "$p" bpf_decap_ns "$round" "$decap_ns"
+}
+
 # path_targets SIDE PATH...: the tools' --targets list, NAME=NETNS/IP per
 # path, NETNS the path's SIDE namespace (c1 or c2), IP its receiver's.
 path_targets() {

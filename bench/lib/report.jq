@@ -16,7 +16,11 @@ def metrics: {
   rr_p50_us:    {label: "TCP request/response RTT p50", unit: "us", better: "lower"},
   rr_p99_us:    {label: "TCP request/response RTT p99", unit: "us", better: "lower"},
   udp64_kpps:   {label: "UDP 64-byte, received", unit: "kpps", better: "higher"},
-  cpu_s_per_gb: {label: "CPU per GB moved (1 stream, whole machine)", unit: "CPU-s/GB", better: "lower"}
+  cpu_s_per_gb: {label: "CPU per GB moved (1 stream, whole machine)", unit: "CPU-s/GB", better: "lower"},
+  bpf_ms_per_gb: {label: "CPU in ovx's programs per GB (1 stream, both hosts, own run with BPF stats)", unit: "CPU-ms/GB", better: "lower"},
+  bpf_cpu_pct:  {label: "ovx's programs' share of the machine's busy CPU (same run)", unit: "%", better: "lower"},
+  bpf_encap_ns: {label: "encap under load: sending host's tc_endpoint per run (one skb)", unit: "ns", better: "lower"},
+  bpf_decap_ns: {label: "decap under load: receiving host's first hook per run", unit: "ns", better: "lower"}
 };
 
 # Goal of the project for the default ovx path, by metric; r = ratios.
