@@ -76,17 +76,24 @@ measure_tcp() {
   fi
 }
 
-# bpf_counters PATH: "HOST/PROGRAM runs ns" for every program pinned on
-# the path's two hosts (counters move only under ovx_bpf_stats).
+# bpf_counters PATH: "HOST/PROGRAM runs ns" for every program of the path's
+# two hosts (counters move only under ovx_bpf_stats): the pinned TC ones,
+# and as HOST/xdp libxdp's dispatcher on ul0, which is not pinned and whose
+# counters include the program it calls.
 bpf_counters() {
-  local p=$1 i pin
+  local p=$1 i pin id
   for i in 1 2; do
     for pin in "$BENCH_TMP/$p-h$i-bpffs"/progs/*; do
-      bpftool prog show pinned "$pin" -j |
-        jq -r --arg n "h$i/${pin##*/}" '"\($n) \(.run_cnt // 0) \(.run_time_ns // 0)"' ||
-        die "$p: cannot read $pin"
+      bpf_prog_counters "h$i/${pin##*/}" pinned "$pin"
     done
+    id=$(nsx "$(ns_of "$p" h$i)" bpftool net show dev ul0 -j | jq -r '.[0].xdp[0].id // empty')
+    [[ -z $id ]] || bpf_prog_counters "h$i/xdp" id "$id"
   done
+}
+bpf_prog_counters() {  # bpf_prog_counters NAME pinned PATH | NAME id ID
+  bpftool prog show "$2" "$3" -j |
+    jq -r --arg n "$1" '"\($n) \(.run_cnt // 0) \(.run_time_ns // 0)"' ||
+    die "cannot read BPF program $2 $3"
 }
 
 # measure_bpf PROFILE PATH ROUND DURATION: what ovx's programs cost inside a
@@ -94,7 +101,7 @@ bpf_counters() {
 # little, so not inside the compared ones): CPU ms per GB and share of the
 # machine's busy CPU for all programs of both hosts, and ns per run of the
 # data's encap (h1's tc_endpoint, once per skb) and of the receiving host's
-# first hook (xdp_underlay where attached, else tc_underlay).
+# first hook (XDP where attached, once per frame; else tc_underlay).
 measure_bpf() {
   local profile=$1 p=$2 round=$3 dur=$4 c1 out="$BENCH_TMP/bpf-iperf.json"
   c1=$(ns_of "$p" c1)
@@ -109,7 +116,7 @@ measure_bpf() {
   local bytes decap=h2/tc_underlay figures
   bytes=$(jq '.end.sum_received.bytes' "$out")
   [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
-  [[ -e $BENCH_TMP/$p-h2-bpffs/progs/xdp_underlay ]] && decap=h2/xdp_underlay
+  grep -q '^h2/xdp ' <<<"$after" && decap=h2/xdp
   figures=$(join <(sort <<<"$before") <(sort <<<"$after") |
     awk -v by="$bytes" -v busy="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" \
       -v decap="$decap" '
