@@ -15,7 +15,9 @@
 # round, so machine noise (this box is shared) hits every path alike; the
 # round-trip and 64-byte UDP tests go further and take all paths in one
 # process, 10 ms each in turn. Results are medians with min-max and IQR,
-# and ratios of medians.
+# and ratios of medians. Each round ends with one more 1-stream TCP test
+# per ovx path under BPF run-time statistics: what ovx's programs cost
+# inside it (ovx_bpf_stats, lib/measure.sh measure_bpf).
 # Full mode: 5 rounds, ~15 minutes. --smoke: 1 round of 1 s tests (CI).
 # Writes <out>/results-<UTC timestamp>.{md,json} and <out>/latest.{md,json}
 # and prints the Markdown on stdout.

@@ -106,13 +106,13 @@ measure_bpf() {
   local profile=$1 p=$2 round=$3 dur=$4 c1 out="$BENCH_TMP/bpf-iperf.json"
   c1=$(ns_of "$p" c1)
   local before after cpu0 cpu1
-  before=$(bpf_counters "$p")
+  before=$(bpf_counters "$p") || exit 1
   cpu0=$(cpu_busy_s)
   timeout $((dur + 30)) "$BPF_STATS" ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
     -p $IPERF_PORT -t "$dur" ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} -J >"$out" 2>&1 ||
     die "$p: iperf3 TCP under BPF statistics failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
   cpu1=$(cpu_busy_s)
-  after=$(bpf_counters "$p")
+  after=$(bpf_counters "$p") || exit 1
   local bytes decap=h2/tc_underlay figures
   bytes=$(jq '.end.sum_received.bytes' "$out")
   [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
