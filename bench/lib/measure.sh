@@ -51,22 +51,33 @@ path_check() {
   cmp -s "$src" "$got" || die "$p: TCP transfer corrupted (bytes differ)"
 }
 
+# iperf3_tcp OUT PATH DURATION [ARG...]: one iperf3 TCP test from the
+# path's c1 to its receiver, JSON in OUT, extra iperf3 ARGs; run under the
+# command in $IPERF3_UNDER if set. A failure or no byte moved means the path
+# is broken.
+iperf3_tcp() {
+  local out=$1 p=$2 dur=$3
+  shift 3
+  timeout $((dur + 30)) ${IPERF3_UNDER:+"$IPERF3_UNDER"} ip netns exec "$(ns_of "$p" c1)" \
+    iperf3 -c "${TOPO_DST[$p]}" -p $IPERF_PORT -t "$dur" "$@" \
+    ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} -J >"$out" 2>&1 ||
+    die "$p: iperf3 TCP $* failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  local bytes
+  bytes=$(jq '.end.sum_received.bytes' "$out")
+  [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
+}
+
 # measure_tcp PROFILE PATH ROUND STREAMS DURATION: Gbit/s received; for one
 # stream also machine CPU seconds per GB moved.
 measure_tcp() {
-  local profile=$1 p=$2 round=$3 streams=$4 dur=$5 c1 out
-  c1=$(ns_of "$p" c1); out="$BENCH_TMP/iperf.json"
+  local profile=$1 p=$2 round=$3 streams=$4 dur=$5 out="$BENCH_TMP/iperf.json"
   local cpu0 cpu1
   cpu0=$(cpu_busy_s)
-  timeout $((dur + 30)) ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
-    -p $IPERF_PORT -t "$dur" -O 1 -P "$streams" ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} \
-    -J >"$out" 2>&1 ||
-    die "$p: iperf3 TCP -P $streams failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  iperf3_tcp "$out" "$p" "$dur" -O 1 -P "$streams"
   cpu1=$(cpu_busy_s)
   local bps bytes
   bps=$(jq '.end.sum_received.bits_per_second' "$out")
   bytes=$(jq '.end.sum_received.bytes' "$out")
-  [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
   sample "$profile" "$p" "tcp${streams}_gbps" "$round" \
     "$(awk -v b="$bps" 'BEGIN{printf "%.3f", b/1e9}')"
   if ((streams == 1)); then
@@ -103,19 +114,15 @@ bpf_prog_counters() {  # bpf_prog_counters NAME pinned PATH | NAME id ID
 # data's encap (h1's tc_endpoint, once per skb) and of the receiving host's
 # first hook (XDP where attached, once per frame; else tc_underlay).
 measure_bpf() {
-  local profile=$1 p=$2 round=$3 dur=$4 c1 out="$BENCH_TMP/bpf-iperf.json"
-  c1=$(ns_of "$p" c1)
+  local profile=$1 p=$2 round=$3 dur=$4 out="$BENCH_TMP/bpf-iperf.json"
   local before after cpu0 cpu1
   before=$(bpf_counters "$p") || exit 1
   cpu0=$(cpu_busy_s)
-  timeout $((dur + 30)) "$BPF_STATS" ip netns exec "$c1" iperf3 -c "${TOPO_DST[$p]}" \
-    -p $IPERF_PORT -t "$dur" ${BENCH_TCP_WRITE:+-l "$BENCH_TCP_WRITE"} -J >"$out" 2>&1 ||
-    die "$p: iperf3 TCP under BPF statistics failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+  IPERF3_UNDER=$BPF_STATS iperf3_tcp "$out" "$p" "$dur"
   cpu1=$(cpu_busy_s)
   after=$(bpf_counters "$p") || exit 1
   local bytes decap=h2/tc_underlay figures
   bytes=$(jq '.end.sum_received.bytes' "$out")
-  [[ $bytes =~ ^[0-9.e+]+$ && $bytes != 0 ]] || die "$p: iperf3 moved no bytes"
   grep -q '^h2/xdp ' <<<"$after" && decap=h2/xdp
   figures=$(join <(sort <<<"$before") <(sort <<<"$after") |
     awk -v by="$bytes" -v busy="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{print b-a}')" \
