@@ -34,6 +34,11 @@ absl::Status RunAttach(const CliFlags& f, std::ostream& out) {
   // the concrete hook.
   IngressChoice ingress = ResolveIngress(*options);
   out << FormatIngressChoice(ingress) << "\n";
+  if (std::string warning = XdpDeliveryWarning(
+          *options, [&] { return DriverName(options->iface); });
+      !warning.empty()) {
+    out << warning << "\n";
+  }
   options->ingress = ingress.hook;
   auto report = AttachUnderlay(*options);
   if (!report.ok()) return report.status();

@@ -356,6 +356,20 @@ IngressChoice ResolveIngress(const UnderlayOptions& options) {
   return ChooseIngress(options, [&] { return DriverName(options.iface); });
 }
 
+std::string XdpDeliveryWarning(
+    const UnderlayOptions& options,
+    absl::FunctionRef<absl::StatusOr<std::string>()> driver) {
+  if (!options.xdp_deliver) return "";
+  absl::StatusOr<std::string> name = driver();
+  if (!name.ok() || *name != "veth") return "";
+  return absl::StrCat(
+      "warning: --decap-delivery=xdp on the veth ", options.iface,
+      ": XDP_REDIRECT drops the skb's checksum state, so TCP that another "
+      "namespace of this machine sends with tx checksumming on arrives "
+      "unfinished and is dropped; turn it off on the sending side's "
+      "underlay (ethtool -K IFACE tx off) or use --decap-delivery=tc");
+}
+
 std::string FormatIngressChoice(const IngressChoice& choice) {
   return absl::StrCat(
       "ingress: ", choice.hook == IngressHook::kTc ? "tc" : "xdp", " (",

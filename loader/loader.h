@@ -94,6 +94,15 @@ IngressChoice ResolveIngress(const UnderlayOptions& options);
 // One line: "ingress: tc (auto: driver veth; ...)".
 std::string FormatIngressChoice(const IngressChoice& choice);
 
+// attach's warning when --decap-delivery=xdp meets a veth underlay, else
+// "". XDP_REDIRECT drops the skb's checksum state, so TCP from a sender on
+// this machine whose veth leaves checksums to offload (tx on) reaches the
+// container unfinished, and its stack drops it (docs/performance.md,
+// "Decap delivery").
+std::string XdpDeliveryWarning(
+    const UnderlayOptions& options,
+    absl::FunctionRef<absl::StatusOr<std::string>()> driver);
+
 // Loads the three programs with ovx_cfg filled in, creates or reuses the
 // pinned maps (refusing maps of another layout), attaches XDP through
 // libxdp's dispatcher (when ResolveIngress picks kXdp; with kTc ovx's XDP

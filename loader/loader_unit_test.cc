@@ -130,6 +130,27 @@ TEST(ChooseIngressTest, AutoFallsBackToXdpWhenTheDriverIsUnknown) {
             "such device); XDP, as for any driver but veth)");
 }
 
+TEST(XdpDeliveryWarningTest, OnlyXdpDeliveryOnAVethWarns) {
+  auto driver_is = [](absl::StatusOr<std::string> name) {
+    return [name] { return name; };
+  };
+  UnderlayOptions o;
+  o.iface = "ul0";
+  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(std::string("veth"))), "");
+  o.xdp_deliver = true;
+  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(std::string("veth"))),
+            "warning: --decap-delivery=xdp on the veth ul0: XDP_REDIRECT "
+            "drops the skb's checksum state, so TCP that another namespace "
+            "of this machine sends with tx checksumming on arrives "
+            "unfinished and is dropped; turn it off on the sending side's "
+            "underlay (ethtool -K IFACE tx off) or use --decap-delivery=tc");
+  // A NIC finishes the sender's checksum on the wire; an unknown driver is
+  // taken for a NIC, as ChooseIngress does.
+  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(std::string("ixgbe"))), "");
+  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(absl::NotFoundError("gone"))),
+            "");
+}
+
 TEST(ChooseIngressTest, ForcedHooksAndXdpOnlyOptionsSkipTheDriver) {
   bool asked = false;
   auto veth = [&]() -> absl::StatusOr<std::string> {
