@@ -147,8 +147,7 @@ TEST(XdpDeliveryWarningTest, OnlyXdpDeliveryOnAVethWarns) {
   // A NIC finishes the sender's checksum on the wire; an unknown driver is
   // taken for a NIC, as ChooseIngress does.
   EXPECT_EQ(XdpDeliveryWarning(o, driver_is(std::string("ixgbe"))), "");
-  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(absl::NotFoundError("gone"))),
-            "");
+  EXPECT_EQ(XdpDeliveryWarning(o, driver_is(absl::NotFoundError("gone"))), "");
 }
 
 TEST(ChooseIngressTest, ForcedHooksAndXdpOnlyOptionsSkipTheDriver) {
