@@ -78,28 +78,49 @@ void Eth(Bytes& b, const maps::Mac& dst, const maps::Mac& src, uint16_t proto) {
   Put16(b, proto);
 }
 
-// IPv4 + UDP header + payload appended to b; UDP checksum left 0.
-void Ipv4Udp(Bytes& b, in_addr src, in_addr dst, uint16_t sport, uint16_t dport,
-             const Bytes& payload) {
+// An IPv4 header (DF, no options) for l4_len bytes of proto appended to b.
+void Ipv4(Bytes& b, in_addr src, in_addr dst, uint8_t proto, uint16_t l4_len) {
   size_t ip_off = b.size();
-  uint16_t udp_len = 8 + payload.size();
   b.push_back(0x45);
   b.push_back(0);
-  Put16(b, 20 + udp_len);
+  Put16(b, 20 + l4_len);
   Put16(b, 0x1234);  // id
   Put16(b, 0x4000);  // DF
   b.push_back(64);
-  b.push_back(IPPROTO_UDP);
+  b.push_back(proto);
   Put16(b, 0);
   PutIp(b, src);
   PutIp(b, dst);
   uint16_t csum = Checksum(b.data() + ip_off, 20);
   b[ip_off + 10] = csum >> 8;
   b[ip_off + 11] = csum & 0xff;
+}
+
+// IPv4 + UDP header + payload appended to b; UDP checksum left 0.
+void Ipv4Udp(Bytes& b, in_addr src, in_addr dst, uint16_t sport, uint16_t dport,
+             const Bytes& payload) {
+  uint16_t udp_len = 8 + payload.size();
+  Ipv4(b, src, dst, IPPROTO_UDP, udp_len);
   Put16(b, sport);
   Put16(b, dport);
   Put16(b, udp_len);
   Put16(b, 0);
+  b.insert(b.end(), payload.begin(), payload.end());
+}
+
+// IPv4 + a 20-byte TCP header (ACK|PSH) + payload appended to b. The
+// programs read neither sequence numbers nor the TCP checksum (left 0).
+void Ipv4Tcp(Bytes& b, in_addr src, in_addr dst, uint16_t sport, uint16_t dport,
+             const Bytes& payload) {
+  Ipv4(b, src, dst, IPPROTO_TCP, 20 + payload.size());
+  Put16(b, sport);
+  Put16(b, dport);
+  b.insert(b.end(), {0, 0, 0, 1, 0, 0, 0, 1});  // seq, ack
+  b.push_back(5 << 4);                          // data offset
+  b.push_back(0x18);                            // ACK|PSH
+  Put16(b, 65535);                              // window
+  Put16(b, 0);                                  // checksum
+  Put16(b, 0);                                  // urgent pointer
   b.insert(b.end(), payload.begin(), payload.end());
 }
 
@@ -112,6 +133,16 @@ Bytes InnerFrame(const maps::Mac& dmac, const maps::Mac& smac,
   Bytes b;
   Eth(b, dmac, smac, ETH_P_IP);
   Ipv4Udp(b, Ip(src), Ip(dst), 40000, dport, Bytes(22, 0xab));
+  return b;
+}
+
+// The same 64 bytes with TCP (10 of payload): tc_endpoint grows it with
+// bpf_skb_adjust_room and the tunnel's GSO marks, as every TCP segment.
+Bytes InnerTcpFrame(const maps::Mac& dmac, const maps::Mac& smac,
+                    absl::string_view src, absl::string_view dst) {
+  Bytes b;
+  Eth(b, dmac, smac, ETH_P_IP);
+  Ipv4Tcp(b, Ip(src), Ip(dst), 40000, kInnerDport, Bytes(10, 0xab));
   return b;
 }
 
@@ -515,6 +546,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   const Target tc_ul_nop{nop_tc->get(), false, *ul_if};
 
   const Bytes to_remote = InnerFrame(kMacC2, kMacC1, kIpC1, kIpC2);
+  const Bytes tcp_to_remote = InnerTcpFrame(kMacC2, kMacC1, kIpC1, kIpC2);
   const Bytes to_local = InnerFrame(kMacC3, kMacC1, kIpC1, kIpC3);
   const Bytes spoofed = InnerFrame(kMacC2, kMacC1, "10.40.0.99", kIpC2);
   const Bytes arp = ArpRequest(kMacC1, kIpC1, kIpC2);
@@ -564,6 +596,13 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        &tc_prog,
        &tc_nop,
        &to_remote,
+       {OVX_DIR_EGRESS, OVX_FWD_ENCAP}},
+      // A TCP segment: adjust_room instead of change_head (encap_room()).
+      {"encap-tcp",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &tcp_to_remote,
        {OVX_DIR_EGRESS, OVX_FWD_ENCAP}},
       // The cache emptied before every run: bpf_fib_lookup() each time.
       {"encap-fib",

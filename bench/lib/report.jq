@@ -40,7 +40,7 @@ def goal($m; $r):
 
 def prog_goal($c):
   if $c == "decap-xdp" or $c == "decap-tc (xdp half)" then {text: "< 60 ns", limit: 60}
-  elif $c == "encap" then {text: "< 80 ns", limit: 80}
+  elif $c == "encap" or $c == "encap-tcp" then {text: "< 80 ns", limit: 80}
   else null end;
 
 . as $samples
