@@ -7,8 +7,11 @@
 #include <deque>
 #include <iostream>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -41,18 +44,14 @@ absl::Status WithContext(const absl::Status& status, absl::string_view what) {
 // well under a second for etcd's gateway (docs/etcd-scale.md).
 constexpr int64_t kPageKeys = 10000;
 
-// Reads the registry at one revision, page by page. Load() needs the
-// records only and skips the index keys (two thirds of the keys); Update()
-// needs them (`raw`) to build its guarded transaction.
+// Reads the registry's records at one revision, page by page, skipping the
+// index keys (two thirds of the keys). `raw`, when set, gets the records as
+// read, for Update()'s guarded transaction.
 absl::StatusOr<Snapshot> LoadFrom(EtcdClient& client, etcd::RangeResult* raw) {
   const std::string root = etcd::kRootPrefix;
   const std::string index = etcd::kIndexPrefix;
-  std::vector<std::pair<std::string, std::string>> ranges;
-  if (raw != nullptr) {
-    ranges = {{root, etcd::PrefixEnd(root)}};
-  } else {
-    ranges = {{root, index}, {etcd::PrefixEnd(index), etcd::PrefixEnd(root)}};
-  }
+  const std::vector<std::pair<std::string, std::string>> ranges = {
+      {root, index}, {etcd::PrefixEnd(index), etcd::PrefixEnd(root)}};
   Snapshot snap;
   std::vector<std::string> problems;
   int64_t revision = 0;
@@ -287,8 +286,12 @@ class EtcdBackend : public RegistryBackend {
       if (!before.ok()) return before.status();
       Snapshot after = *before;
       if (absl::Status status = mutate(after); !status.ok()) return status;
+      const std::set<std::string> index_keys =
+          etcd::IndexKeysOfChange(*before, after);
+      if (absl::Status status = ReadKeys(index_keys, &raw); !status.ok())
+        return status;
       absl::StatusOr<std::optional<json>> txn =
-          etcd::BuildUpdateTxn(raw, *before, after);
+          etcd::BuildUpdateTxn(raw, *before, after, index_keys);
       if (!txn.ok()) return txn.status();
       if (!txn->has_value()) return absl::OkStatus();  // nothing to write
       absl::StatusOr<etcd::TxnResult> result = client_->Txn(**txn);
@@ -322,6 +325,20 @@ class EtcdBackend : public RegistryBackend {
   std::string Describe() const override { return client_->Describe(); }
 
  private:
+  // Appends `keys` to `raw`, each read at raw's revision: an index key
+  // another writer created after the records were read must look absent,
+  // so that the transaction's create_revision guard catches it.
+  absl::Status ReadKeys(const std::set<std::string>& keys,
+                        etcd::RangeResult* raw) {
+    for (const std::string& key : keys) {
+      absl::StatusOr<etcd::RangeResult> one =
+          client_->Range(key, "", 0, raw->revision);
+      if (!one.ok()) return WithContext(one.status(), "read registry");
+      for (etcd::KeyValue& kv : one->kvs) raw->kvs.push_back(std::move(kv));
+    }
+    return absl::OkStatus();
+  }
+
   std::shared_ptr<EtcdClient> client_;
 };
 

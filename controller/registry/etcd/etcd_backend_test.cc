@@ -266,6 +266,40 @@ TEST_F(EtcdBackendTest, ProcessesRacingForTheLastFreeIpExactlyOneWins) {
             absl::StrCat("/ovx/endpoints/", winner));
 }
 
+// An update reads the index keys it writes after its records, at their
+// revision: a key another writer created in between must look absent, so
+// that the create guard refuses the second claim.
+TEST_F(EtcdBackendTest, IpClaimedBetweenReadAndWriteIsRefused) {
+  auto backend = Open();
+  auto other = Open();
+  ASSERT_TRUE(AddBlueAndHost1(*backend).ok());
+  auto with_ip = [](Snapshot& s, const std::string& name) {
+    return AddEndpoint(s, Endpoint{.name = name,
+                                   .network = "blue",
+                                   .node = "host1",
+                                   .ip = "10.10.0.2"})
+        .status();
+  };
+  int attempts = 0;
+  absl::Status status = backend->Update([&](Snapshot& s) {
+    if (++attempts == 1) {
+      absl::Status meanwhile =
+          other->Update([&](Snapshot& o) { return with_ip(o, "web2"); });
+      if (!meanwhile.ok()) return meanwhile;
+    }
+    return with_ip(s, "web3");
+  });
+  EXPECT_EQ(attempts, 2);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("10.10.0.2"), std::string::npos) << status;
+
+  auto loaded = backend->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->endpoints.size(), 1u);
+  EXPECT_TRUE(loaded->endpoints.contains("web2"));
+  EXPECT_EQ(IndexKeys(), IndexOf(*loaded));
+}
+
 TEST_F(EtcdBackendTest, ProcessesRacingForIdentitiesGetOnePerLabelSet) {
   auto backend = Open();
   ASSERT_TRUE(backend

@@ -36,29 +36,68 @@ void Insert(const RecordChange& change, std::map<std::string, T>& records) {
   records.insert_or_assign(change.name, std::get<T>(change.value));
 }
 
-// Calls fn(kind, name, record-as-Record) for every record of a snapshot.
-template <typename Fn>
-void ForEachRecord(const Snapshot& snap, Fn fn) {
-  for (const auto& [name, r] : snap.networks)
-    fn(RecordKind::kNetwork, name, Record(r));
-  for (const auto& [name, r] : snap.nodes)
-    fn(RecordKind::kNode, name, Record(r));
-  for (const auto& [name, r] : snap.endpoints)
-    fn(RecordKind::kEndpoint, name, Record(r));
-  for (const auto& [name, r] : snap.policies)
-    fn(RecordKind::kPolicy, name, Record(r));
-}
-
 std::string IdentityIndexKey(uint32_t identity) {
   return absl::StrCat(kIndexPrefix, "identity/", identity);
 }
 
-// All records keyed by their etcd key.
-std::map<std::string, Record> ByKey(const Snapshot& snap) {
-  std::map<std::string, Record> out;
-  ForEachRecord(snap, [&](RecordKind kind, const std::string& name, Record r) {
-    out.emplace(RecordKey(kind, name), std::move(r));
-  });
+// A record that differs between two snapshots: its new value, or nullopt
+// when it is deleted.
+struct RecordDiff {
+  RecordKind kind;
+  std::string name;
+  std::optional<Record> record;
+};
+
+// Every record that differs between `before` and `after`, by etcd key.
+// Walks the snapshots' own maps: no copy of the records that stay.
+std::map<std::string, RecordDiff> DiffRecords(const Snapshot& before,
+                                              const Snapshot& after) {
+  std::map<std::string, RecordDiff> out;
+  auto diff = [&](RecordKind kind, const auto& old_records,
+                  const auto& new_records) {
+    for (const auto& [name, record] : old_records) {
+      if (!new_records.contains(name))
+        out.emplace(RecordKey(kind, name),
+                    RecordDiff{kind, name, std::nullopt});
+    }
+    for (const auto& [name, record] : new_records) {
+      auto old = old_records.find(name);
+      if (old == old_records.end() || !(old->second == record))
+        out.emplace(RecordKey(kind, name),
+                    RecordDiff{kind, name, Record(record)});
+    }
+  };
+  diff(RecordKind::kNetwork, before.networks, after.networks);
+  diff(RecordKind::kNode, before.nodes, after.nodes);
+  diff(RecordKind::kEndpoint, before.endpoints, after.endpoints);
+  diff(RecordKind::kPolicy, before.policies, after.policies);
+  return out;
+}
+
+// The records of `snap` that `diffs` name (as `snap` has them).
+Snapshot OnlyRecords(const Snapshot& snap,
+                     const std::map<std::string, RecordDiff>& diffs) {
+  Snapshot out;
+  auto copy = [](const std::string& name, const auto& from, auto& to) {
+    auto it = from.find(name);
+    if (it != from.end()) to.insert(*it);
+  };
+  for (const auto& [key, diff] : diffs) {
+    switch (diff.kind) {
+      case RecordKind::kNetwork:
+        copy(diff.name, snap.networks, out.networks);
+        break;
+      case RecordKind::kNode:
+        copy(diff.name, snap.nodes, out.nodes);
+        break;
+      case RecordKind::kEndpoint:
+        copy(diff.name, snap.endpoints, out.endpoints);
+        break;
+      case RecordKind::kPolicy:
+        copy(diff.name, snap.policies, out.policies);
+        break;
+    }
+  }
   return out;
 }
 
@@ -266,27 +305,40 @@ absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
   return index;
 }
 
-absl::StatusOr<std::optional<json>> BuildUpdateTxn(const RangeResult& range,
-                                                   const Snapshot& before,
-                                                   const Snapshot& after) {
-  TxnBuilder txn(range);
-  const std::map<std::string, Record> old_records = ByKey(before);
-  const std::map<std::string, Record> new_records = ByKey(after);
+std::set<std::string> IndexKeysOfChange(const Snapshot& before,
+                                        const Snapshot& after) {
+  const std::map<std::string, RecordDiff> diffs = DiffRecords(before, after);
+  std::set<std::string> keys;
+  for (const Snapshot* snap : {&before, &after}) {
+    // Among the changed records alone, claims never conflict: with no
+    // record marked changed, IndexKeys() cannot fail.
+    absl::StatusOr<std::map<std::string, std::string>> index =
+        IndexKeys(OnlyRecords(*snap, diffs), {});
+    for (const auto& [key, owner] : *index) keys.insert(key);
+  }
+  return keys;
+}
 
+absl::StatusOr<std::optional<json>> BuildUpdateTxn(
+    const RangeResult& range, const Snapshot& before, const Snapshot& after,
+    const std::set<std::string>& index_read) {
+  const std::map<std::string, RecordDiff> diffs = DiffRecords(before, after);
+  if (diffs.empty()) return std::nullopt;
   std::set<std::string> changed;
+  for (const auto& [key, diff] : diffs) changed.insert(key);
+
+  TxnBuilder txn(range);
   bool removes_parent = false;  // a network or node goes away
-  for (const auto& [key, record] : old_records) {
-    if (new_records.contains(key)) continue;
-    changed.insert(key);
+  for (const auto& [key, diff] : diffs) {
+    if (diff.record.has_value()) continue;
     txn.Delete(key);
-    RecordKind kind = KindOf(record);
-    removes_parent |= kind == RecordKind::kNetwork || kind == RecordKind::kNode;
+    removes_parent |=
+        diff.kind == RecordKind::kNetwork || diff.kind == RecordKind::kNode;
   }
   std::vector<std::string> parents;  // records a written record refers to
-  for (const auto& [key, record] : new_records) {
-    auto old = old_records.find(key);
-    if (old != old_records.end() && old->second == record) continue;
-    changed.insert(key);
+  for (const auto& [key, diff] : diffs) {
+    if (!diff.record.has_value()) continue;
+    const Record& record = *diff.record;
     txn.Put(key, RecordToJson(record).dump());
     if (const auto* ep = std::get_if<Endpoint>(&record)) {
       parents.push_back(RecordKey(RecordKind::kNetwork, ep->network));
@@ -295,7 +347,6 @@ absl::StatusOr<std::optional<json>> BuildUpdateTxn(const RangeResult& range,
       parents.push_back(RecordKey(RecordKind::kNetwork, policy->network));
     }
   }
-  if (changed.empty()) return std::nullopt;
 
   // A record written here must not lose what it points to meanwhile.
   for (const std::string& parent : parents) {
@@ -315,12 +366,17 @@ absl::StatusOr<std::optional<json>> BuildUpdateTxn(const RangeResult& range,
   absl::StatusOr<std::map<std::string, std::string>> index =
       IndexKeys(after, changed);
   if (!index.ok()) return index.status();
+  // Only the keys read: the others belong to records this change leaves
+  // alone. A stale key (its record deleted by hand) is taken over when a
+  // record claims it, guarded by its mod_revision like any other.
   for (const auto& [key, owner] : *index) {
+    if (!index_read.contains(key)) continue;
     const KeyValue* kv = txn.Read(key);
     if (kv == nullptr || kv->value != owner) txn.Put(key, owner);
   }
   for (const KeyValue& kv : range.kvs) {
-    if (absl::StartsWith(kv.key, kIndexPrefix) && !index->contains(kv.key)) {
+    if (absl::StartsWith(kv.key, kIndexPrefix) && index_read.contains(kv.key) &&
+        !index->contains(kv.key)) {
       txn.Delete(kv.key);
     }
   }

@@ -56,11 +56,21 @@ Snapshot DecodeSnapshot(const RangeResult& range,
 absl::StatusOr<std::map<std::string, std::string>> IndexKeys(
     const Snapshot& snap, const std::set<std::string>& changed);
 
+// The index keys that turning `before` into `after` may create, rewrite or
+// delete: those of the records it changes, as they are in either. An
+// update reads just these, not the whole index (two thirds of the keys).
+std::set<std::string> IndexKeysOfChange(const Snapshot& before,
+                                        const Snapshot& after);
+
 // The TxnRequest that turns `before` (decoded from `range`) into `after`,
 // guarded so that it fails if anything it depends on changed since `range`
-// was read. nullopt when there is nothing to write.
+// was read. `range` holds the records and the index keys in `index_read`
+// (IndexKeysOfChange(), read at the same revision; absent ones are absent
+// in etcd); index keys outside it are left alone. nullopt when there is
+// nothing to write.
 absl::StatusOr<std::optional<nlohmann::json>> BuildUpdateTxn(
-    const RangeResult& range, const Snapshot& before, const Snapshot& after);
+    const RangeResult& range, const Snapshot& before, const Snapshot& after,
+    const std::set<std::string>& index_read);
 
 }  // namespace ovx::controller::etcd
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "controller/registry/record_json.h"
 
@@ -48,6 +51,13 @@ RangeResult RangeOf(const Snapshot& snap) {
     for (const auto& [key, owner] : *index) r.kvs.push_back(Kv(key, owner, 7));
   }
   return r;
+}
+
+// The txn Update() builds: `range` as read, the change's index keys.
+absl::StatusOr<std::optional<json>> UpdateTxn(const RangeResult& range,
+                                              const Snapshot& before,
+                                              const Snapshot& after) {
+  return BuildUpdateTxn(range, before, after, IndexKeysOfChange(before, after));
 }
 
 // Decoded txn: compares as "TARGET key value", ops as "put key" / "del key".
@@ -127,7 +137,7 @@ TEST(EtcdLayoutTest, NewEndpointCreatesIndexKeysGuardedByCreateRevision) {
   before.nodes["host1"] = Host1();
   Snapshot after = before;
   after.endpoints["web1"] = Web1();
-  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  auto txn = UpdateTxn(RangeOf(before), before, after);
   ASSERT_TRUE(txn.ok()) << txn.status();
   ASSERT_TRUE(txn->has_value());
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
@@ -149,7 +159,7 @@ TEST(EtcdLayoutTest, DeletingANetworkGuardsAgainstNewMembers) {
   Snapshot before;
   before.networks["blue"] = Blue();
   Snapshot after;
-  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  auto txn = UpdateTxn(RangeOf(before), before, after);
   ASSERT_TRUE(txn.ok()) << txn.status();
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{"del /ovx/networks/blue",
                                                   "del /ovx/index/vni/100"}));
@@ -164,7 +174,7 @@ TEST(EtcdLayoutTest, DeletingANetworkGuardsAgainstNewMembers) {
 TEST(EtcdLayoutTest, NoChangeNoTxn) {
   Snapshot snap;
   snap.networks["blue"] = Blue();
-  auto txn = BuildUpdateTxn(RangeOf(snap), snap, snap);
+  auto txn = UpdateTxn(RangeOf(snap), snap, snap);
   ASSERT_TRUE(txn.ok());
   EXPECT_FALSE(txn->has_value());
 }
@@ -179,25 +189,67 @@ TEST(EtcdLayoutTest, ChangedRecordClaimingATakenIpIsRefused) {
   web2.name = "web2";
   web2.mac = "02:00:00:00:00:06";
   after.endpoints["web2"] = web2;
-  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  auto txn = UpdateTxn(RangeOf(before), before, after);
   EXPECT_EQ(txn.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(txn.status().message().find("IP 10.10.0.5 in network blue"),
             std::string::npos)
       << txn.status();
 }
 
-TEST(EtcdLayoutTest, StaleIndexKeysAreRepaired) {
+TEST(EtcdLayoutTest, IndexKeysOfChangeAreTheChangedRecordsOldAndNew) {
+  Snapshot before;
+  before.networks["blue"] = Blue();
+  before.nodes["host1"] = Host1();
+  before.endpoints["web1"] = Web1();
+  Snapshot after = before;
+  after.endpoints["web1"].ip = "10.10.0.6";
+  EXPECT_EQ(IndexKeysOfChange(before, after),
+            (std::set<std::string>{"/ovx/index/ip/blue/10.10.0.5",
+                                   "/ovx/index/ip/blue/10.10.0.6",
+                                   "/ovx/index/mac/02:00:00:00:00:05"}));
+  // The untouched network's and node's keys are missing from etcd here:
+  // not this change's to write.
+  RangeResult r = RangeOf(before);
+  std::erase_if(r.kvs, [](const KeyValue& kv) {
+    return kv.key == "/ovx/index/vni/100" ||
+           kv.key == "/ovx/index/vtep/192.168.50.1";
+  });
+  auto txn = UpdateTxn(r, before, after);
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
+                            "put /ovx/endpoints/web1",
+                            "put /ovx/index/ip/blue/10.10.0.6",
+                            "del /ovx/index/ip/blue/10.10.0.5",
+                        }));
+}
+
+TEST(EtcdLayoutTest, StaleIndexKeyIsTakenOverByTheRecordThatClaimsIt) {
   Snapshot snap;
   snap.networks["blue"] = Blue();
+  snap.nodes["host1"] = Host1();
   RangeResult r = RangeOf(snap);
-  r.kvs.push_back(Kv("/ovx/index/ip/blue/10.10.0.9", "/ovx/endpoints/gone", 5));
-  Snapshot after = snap;
-  after.networks["blue"].mtu = 1400;
-  auto txn = BuildUpdateTxn(r, snap, after);
+  // Left by a record deleted by hand.
+  r.kvs.push_back(Kv("/ovx/index/ip/blue/10.10.0.5", "/ovx/endpoints/gone", 5));
+
+  Snapshot other = snap;
+  other.networks["blue"].mtu = 1400;
+  auto txn = UpdateTxn(r, snap, other);
   ASSERT_TRUE(txn.ok()) << txn.status();
-  EXPECT_EQ(Ops(**txn),
-            (std::vector<std::string>{"put /ovx/networks/blue",
-                                      "del /ovx/index/ip/blue/10.10.0.9"}));
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{"put /ovx/networks/blue"}));
+
+  Snapshot claims = snap;
+  claims.endpoints["web1"] = Web1();
+  txn = UpdateTxn(r, snap, claims);
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
+                            "put /ovx/endpoints/web1",
+                            "put /ovx/index/ip/blue/10.10.0.5",
+                            "put /ovx/index/mac/02:00:00:00:00:05",
+                        }));
+  std::vector<std::string> compares = Compares(**txn);
+  EXPECT_NE(std::find(compares.begin(), compares.end(),
+                      "MOD EQUAL /ovx/index/ip/blue/10.10.0.5 5"),
+            compares.end());
 }
 
 }  // namespace
@@ -215,7 +267,7 @@ TEST(EtcdLayoutTest, IdentityIndexKeyIsCreatedOnceAndGuardedOnReuse) {
   web1.labels = {{"app", "web"}};
   web1.identity = 256;
   after.endpoints["web1"] = web1;
-  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  auto txn = UpdateTxn(RangeOf(before), before, after);
   ASSERT_TRUE(txn.ok()) << txn.status();
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
                             "put /ovx/endpoints/web1",
@@ -239,7 +291,7 @@ TEST(EtcdLayoutTest, IdentityIndexKeyIsCreatedOnceAndGuardedOnReuse) {
   web2.ip = "10.10.0.6";
   web2.mac = "02:00:00:00:00:06";
   reuse.endpoints["web2"] = web2;
-  txn = BuildUpdateTxn(RangeOf(after), after, reuse);
+  txn = UpdateTxn(RangeOf(after), after, reuse);
   ASSERT_TRUE(txn.ok()) << txn.status();
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
                             "put /ovx/endpoints/web2",
@@ -252,7 +304,7 @@ TEST(EtcdLayoutTest, IdentityIndexKeyIsCreatedOnceAndGuardedOnReuse) {
             compares.end());
 
   // The last holder leaves: the key goes.
-  txn = BuildUpdateTxn(RangeOf(after), after, before);
+  txn = UpdateTxn(RangeOf(after), after, before);
   ASSERT_TRUE(txn.ok()) << txn.status();
   EXPECT_EQ(Ops(**txn), (std::vector<std::string>{
                             "del /ovx/endpoints/web1",
@@ -278,7 +330,7 @@ TEST(EtcdLayoutTest, ChangedEndpointClaimingAnotherLabelSetsIdentityIsRefused) {
   db1.labels = {{"app", "db"}};
   db1.identity = 256;
   after.endpoints["db1"] = db1;
-  auto txn = BuildUpdateTxn(RangeOf(before), before, after);
+  auto txn = UpdateTxn(RangeOf(before), before, after);
   EXPECT_EQ(txn.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(txn.status().message(),
             "identity 256 is used by both blue/app=db and blue/app=web");
