@@ -8,10 +8,12 @@
 # registry as one JSON document), then `ovx-controller --once` timed from
 # exec to exit, its peak RSS (the kernel's RSS high-water mark, VmHWM, as
 # wait4's ru_maxrss), the entries it says it wrote and the entries the
-# endpoints map then holds. Goal (docs/etcd-scale.md): 100,000 synced in
-# < 3 s with < 200 MB resident. Prints one JSON document; fails only when
-# something is broken (a fill or a sync fails, a map does not hold every
-# endpoint), never on a number.
+# endpoints map then holds; then one `ovxctl endpoint add` into that
+# registry, timed the same way (a write reads every record). Goal
+# (docs/etcd-scale.md): 100,000 synced in < 3 s with < 200 MB resident.
+# Prints one JSON document; fails only when something is broken (a fill, a
+# sync or the write fails, a map does not hold every endpoint), never on a
+# number.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib/common.sh"
@@ -26,7 +28,7 @@ for arg in "$@"; do
     --registries=*) registries=${arg#*=} ;;
     --remote-nodes=*) remote_nodes=${arg#*=} ;;
     --build-dir=*) build_dir=${arg#*=} ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "controller_scale.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +43,7 @@ bin() {
 # shellcheck disable=SC2034  # used by lib/etcd_node.sh
 OVX_LOADER=$(bin ovx-loader) || exit 1
 OVX_CONTROLLER=$(bin ovx-controller) || exit 1
+OVXCTL=$(bin ovxctl) || exit 1
 REGBENCH=$(bin ovx_registry_bench) || exit 1
 MAPFILL=$(bin ovx-test-mapfill) || exit 1
 BENCH_TMP=$(mktemp -d /tmp/ovxb-scale.XXXXXX)
@@ -49,12 +52,14 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # measure CMD...: runs CMD, prints {"wall_s", "maxrss_kb", "rc"} (wait4).
+# CMD's own output goes to stderr, keeping stdout for the JSON.
 measure() {
   python3 - "$@" <<'EOF'
 import json, os, sys, time
 t0 = time.monotonic()
 pid = os.fork()
 if pid == 0:
+    os.dup2(2, 1)
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, ru = os.wait4(pid, 0)
 print(json.dumps({"wall_s": round(time.monotonic() - t0, 3),
@@ -93,18 +98,26 @@ for reg in "${REGS[@]}"; do
     held=$(nsx "$NODE_NS" "$MAPFILL" --bpffs="$NODE_BPFFS" dump endpoints | wc -l)
     # Every remote endpoint plus local0.
     ((held == n + 1)) || die "$reg $n: endpoints map holds $held entries, want $((n + 1))"
+    write_log=$BENCH_TMP/$name-ovxctl.log
+    w=$(measure ip netns exec "$NODE_NS" "$OVXCTL" --registry="$NODE_REGISTRY" \
+      endpoint add scale-write --network=scale --node=scale 2>"$write_log") ||
+      die "$reg $n: measure failed"
+    [[ $(jq .rc <<<"$w") == 0 ]] || die "$reg $n: ovxctl endpoint add failed: $(tail -3 "$write_log")"
     # Where the time went: first map line after exec, last one.
     first_line=$(grep -m1 -o '^[0-9T:.-]*Z endpoints: add' "$ctrl_log" | cut -d' ' -f1)
     last_line=$(grep -o '^[0-9T:.-]*Z' "$ctrl_log" | tail -1)
     results+=("$(jq -n --arg reg "$reg" --argjson n "$n" --argjson m "$m" \
       --arg fill "$fill_s" --arg summary "$summary" --argjson written "${written:-0}" \
       --argjson held "$held" --arg first "$first_line" --arg last "$last_line" \
-      --argjson log_lines "$(wc -l <"$ctrl_log")" \
+      --argjson log_lines "$(wc -l <"$ctrl_log")" --argjson w "$w" \
       '{registry: $reg, endpoints: $n, fill_s: ($fill | tonumber), sync_s: $m.wall_s,
         user_s: $m.user_s, sys_s: $m.sys_s, peak_rss_mb: ($m.maxrss_kb / 1024 | . * 10 | round / 10),
         entries_written: $written, endpoints_in_map: $held, summary: $summary,
-        first_endpoint_write: $first, last_log_line: $last, log_lines: $log_lines}')")
+        first_endpoint_write: $first, last_log_line: $last, log_lines: $log_lines,
+        ovxctl_write_s: $w.wall_s, ovxctl_write_user_s: $w.user_s,
+        ovxctl_write_peak_rss_mb: ($w.maxrss_kb / 1024 | . * 10 | round / 10)}')")
     log "$reg $n: sync $(jq .wall_s <<<"$m") s, peak RSS $(($(jq .maxrss_kb <<<"$m") / 1024)) MB, $summary"
+    log "$reg $n: ovxctl endpoint add $(jq .wall_s <<<"$w") s, peak RSS $(($(jq .maxrss_kb <<<"$w") / 1024)) MB"
     bench_teardown
   done
 done
