@@ -24,9 +24,17 @@
 #include "ovx_abi.h"
 
 /* Idle time after which a conntrack entry no longer counts: the flow is
- * new again and policy decides (Cilium's defaults). */
+ * new again and policy decides (Cilium's defaults). A TCP connection seen
+ * closing both ways (OVX_CT_F_CLOSED) keeps its entry 10 s, for the last
+ * ACKs and retransmitted FINs. */
 #define OVX_CT_IDLE_TCP_NS (21600ULL * 1000000000ULL)
 #define OVX_CT_IDLE_OTHER_NS (60ULL * 1000000000ULL)
+#define OVX_CT_IDLE_CLOSED_NS (10ULL * 1000000000ULL)
+
+/* TCP header flags (byte 13 of the header). */
+#define OVX_TCP_FIN 0x01
+#define OVX_TCP_RST 0x04
+#define OVX_TCP_FLAGS_OFF 13
 /* last_seen is written at most once a second per entry: no shared cache
  * line bouncing between CPUs on every packet of a busy flow. */
 #define OVX_CT_REFRESH_NS 1000000000ULL
@@ -41,7 +49,8 @@ struct ovx_flow {
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 pad[3];
+	__u8 tcp_flags; /* TCP: the header's flags; else 0 */
+	__u8 pad[2];
 };
 
 /* <linux/icmp.h> drags in libc headers; the echo header is all we need. */
@@ -60,6 +69,7 @@ static __always_inline void flow_parse(struct cursor *c, const struct iphdr *ip,
 				       struct ovx_flow *f)
 {
 	struct ovx_icmp_echo *icmp = c->pos;
+	__u8 *tcp = c->pos;
 	__u32 ports;
 
 	f->saddr = ip->saddr;
@@ -67,10 +77,15 @@ static __always_inline void flow_parse(struct cursor *c, const struct iphdr *ip,
 	f->proto = ip->protocol;
 	f->sport = 0;
 	f->dport = 0;
+	f->tcp_flags = 0;
 	if (ip->protocol != IPPROTO_ICMP) {
 		ports = l4_ports(c, ip);
 		f->sport = ((__be16 *)&ports)[0];
 		f->dport = ports_dport(ports);
+		/* l4_ports() is 0 for fragments, so is a port-less header. */
+		if (ip->protocol == IPPROTO_TCP && ports &&
+		    (void *)(tcp + OVX_TCP_FLAGS_OFF + 1) <= c->end)
+			f->tcp_flags = tcp[OVX_TCP_FLAGS_OFF];
 		return;
 	}
 	if (ip->frag_off & bpf_htons(OVX_IP_MF | OVX_IP_OFFSET))
@@ -124,17 +139,43 @@ static __always_inline int policy_allows(__u32 vni, __u32 src_id, __u32 dst_id,
 	return ret > 0;
 }
 
-/* A conntrack entry that is still fresh allows; refreshes it. */
-static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now, __u8 proto)
+/* The OVX_CT_F_* close marks a packet of f adds: a RST closes both ways,
+ * a FIN its own side's (reply: sent by the side that did not open). */
+static __always_inline __u32 ct_close_marks(const struct ovx_flow *f,
+					    int reply)
 {
-	__u64 idle = proto == IPPROTO_TCP ? OVX_CT_IDLE_TCP_NS
-					  : OVX_CT_IDLE_OTHER_NS;
-	__u64 last = e->last_seen_ns;
+	if (f->tcp_flags & OVX_TCP_RST)
+		return OVX_CT_F_CLOSED;
+	if (f->tcp_flags & OVX_TCP_FIN)
+		return reply ? OVX_CT_F_FIN_REPLY : OVX_CT_F_FIN_ORIG;
+	return 0;
+}
 
+/* A conntrack entry that is still fresh allows; refreshes it, and records
+ * a FIN or RST (which restarts the idle time). Two CPUs marking at once
+ * may lose one mark: the entry then idles out as an open one. */
+static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now,
+				  const struct ovx_flow *f, int reply)
+{
+	__u32 marks = ct_close_marks(f, reply);
+	__u32 flags = e->flags;
+	__u64 last = e->last_seen_ns;
+	__u64 idle;
+
+	if ((flags & OVX_CT_F_CLOSED) == OVX_CT_F_CLOSED)
+		idle = OVX_CT_IDLE_CLOSED_NS;
+	else if (f->proto == IPPROTO_TCP)
+		idle = OVX_CT_IDLE_TCP_NS;
+	else
+		idle = OVX_CT_IDLE_OTHER_NS;
 	if (now - last > idle)
 		return 0;
-	if (now - last > OVX_CT_REFRESH_NS)
+	if (marks & ~flags) {
+		e->flags = flags | marks;
 		e->last_seen_ns = now;
+	} else if (now - last > OVX_CT_REFRESH_NS) {
+		e->last_seen_ns = now;
+	}
 	return 1;
 }
 
@@ -168,12 +209,12 @@ static __always_inline int policy_check(__u32 vni, __u32 src_id,
 	/* This flow as first seen (original direction)... */
 	ct_key_flow(&ct, f, 0);
 	e = bpf_map_lookup_elem(&conntrack, &ct);
-	if (e && ct_hit(e, now, f->proto))
+	if (e && ct_hit(e, now, f, 0))
 		return 0;
 	/* ... or the reply of one. */
 	ct_key_flow(&ct, f, 1);
 	e = bpf_map_lookup_elem(&conntrack, &ct);
-	if (e && ct_hit(e, now, f->proto))
+	if (e && ct_hit(e, now, f, 1))
 		return 0;
 
 	if (!policy_allows(vni, src_id, dst_id, f, &rule_id))
@@ -181,6 +222,7 @@ static __always_inline int policy_check(__u32 vni, __u32 src_id,
 	ct_key_flow(&ct, f, 0);
 	fresh.last_seen_ns = now;
 	fresh.rule_id = rule_id;
+	fresh.flags = ct_close_marks(f, 0);
 	/* Best effort: a failed insert only means the next packet asks the
 	 * policy again. */
 	bpf_map_update_elem(&conntrack, &ct, &fresh, BPF_ANY);

@@ -369,10 +369,19 @@ OVX_ASSERT_SIZE(struct ovx_ct_key, 44);
 OVX_ASSERT_OFFSET(struct ovx_ct_key, sport, 6);
 OVX_ASSERT_OFFSET(struct ovx_ct_key, saddr, 12);
 
+/* ovx_ct_entry.flags: how far a TCP connection has closed. A FIN from
+ * each side, or a RST from either, makes it OVX_CT_F_CLOSED, and the entry
+ * then lasts only 10 s without a packet (OVX_CT_IDLE_CLOSED_NS in
+ * bpf/lib/policy.h), so a new connection on the same ports is decided by
+ * the rules again. */
+#define OVX_CT_F_FIN_ORIG (1U << 0)  /* FIN from the side that opened it */
+#define OVX_CT_F_FIN_REPLY (1U << 1) /* FIN from the other side */
+#define OVX_CT_F_CLOSED (OVX_CT_F_FIN_ORIG | OVX_CT_F_FIN_REPLY)
+
 struct ovx_ct_entry {
 	__u64 last_seen_ns;
 	__u32 rule_id;
-	__u32 flags; /* reserved, 0 */
+	__u32 flags; /* OVX_CT_F_* */
 };
 OVX_ASSERT_SIZE(struct ovx_ct_entry, 16);
 

@@ -57,12 +57,17 @@ const ovx_policy_key kAtoAnyIcmp =
     Rule(kIdA, OVX_IDENTITY_ANY, IPPROTO_ICMP, 0, 0);
 const ovx_policy_key kAtoD22 = Rule(kIdA, kIdD, IPPROTO_TCP, 22, 16);
 
+constexpr uint8_t kSyn = 0x02, kFinAck = 0x11, kRstAck = 0x14, kAck = 0x10;
+
 struct L4 {
   enum Kind { kTcp, kUdp, kEcho, kEchoReply } kind;
   uint16_t sport = 0;  // echo: the identifier
   uint16_t dport = 0;
+  uint8_t tcp_flags = kSyn;
 };
-L4 Tcp(uint16_t sport, uint16_t dport) { return {L4::kTcp, sport, dport}; }
+L4 Tcp(uint16_t sport, uint16_t dport, uint8_t flags = kSyn) {
+  return {L4::kTcp, sport, dport, flags};
+}
 L4 Udp(uint16_t sport, uint16_t dport) { return {L4::kUdp, sport, dport}; }
 L4 Echo(uint16_t id) { return {L4::kEcho, id, 0}; }
 L4 EchoReply(uint16_t id) { return {L4::kEchoReply, id, 0}; }
@@ -72,7 +77,7 @@ Bytes Finish(Packet& p, in_addr src, in_addr dst, const L4& l4) {
   p.Ipv4(src, dst);
   switch (l4.kind) {
     case L4::kTcp:
-      p.Tcp(l4.sport, l4.dport);
+      p.Tcp(l4.sport, l4.dport, {.flags = l4.tcp_flags});
       break;
     case L4::kUdp:
       p.Udp(l4.sport, l4.dport).Payload("policy");
@@ -169,6 +174,26 @@ class PolicyTest : public ::testing::Test {
   void RemoveRule(const ovx_policy_key& k) {
     ASSERT_EQ(bpf_map_delete_elem(fds().policy, &k), 0);
   }
+  // The one conntrack entry there is (the test's single flow).
+  ovx_ct_entry OnlyConntrackEntry(ovx_ct_key* key) {
+    ovx_ct_entry e{};
+    EXPECT_EQ(ConntrackEntries(), 1);
+    EXPECT_EQ(bpf_map_get_next_key(fds().conntrack, nullptr, key), 0);
+    EXPECT_EQ(bpf_map_lookup_elem(fds().conntrack, key, &e), 0);
+    return e;
+  }
+  // Moves that entry's last packet `seconds` into the past.
+  void AgeConntrack(uint64_t seconds) {
+    ovx_ct_key key{};
+    ovx_ct_entry e = OnlyConntrackEntry(&key);
+    e.last_seen_ns -= seconds * 1000000000ULL;
+    ASSERT_EQ(bpf_map_update_elem(fds().conntrack, &key, &e, BPF_EXIST), 0);
+  }
+  uint32_t ConntrackFlags() {
+    ovx_ct_key key{};
+    return OnlyConntrackEntry(&key).flags;
+  }
+
   int ConntrackEntries() {
     int n = 0;
     ovx_ct_key key, next;
@@ -325,15 +350,51 @@ TEST_F(PolicyTest, IdleConntrackEntryExpires) {
   Send("A->C still established", Hook::kTc, AtoC(Udp(40000, 1000)),
        OVX_FWD_ENCAP);
   // Age the entry past the 60 s idle timeout of non-TCP flows.
-  ovx_ct_key key{};
-  ovx_ct_key* prev = nullptr;
-  ASSERT_EQ(bpf_map_get_next_key(fds().conntrack, prev, &key), 0);
-  ovx_ct_entry e{};
-  ASSERT_EQ(bpf_map_lookup_elem(fds().conntrack, &key, &e), 0);
-  e.last_seen_ns -= 61ULL * 1000000000ULL;
-  ASSERT_EQ(bpf_map_update_elem(fds().conntrack, &key, &e, BPF_EXIST), 0);
+  AgeConntrack(61);
   Send("A->C idle flow is new again", Hook::kTc, AtoC(Udp(40000, 1000)),
        OVX_DROP_POLICY);
+}
+
+// A FIN from each side closes the connection: its entry then lasts 10 s
+// without a packet, not 6 h, and the same ports make a new connection that
+// the rules decide. One FIN is a half-close, which may carry data for long.
+TEST_F(PolicyTest, FinFromBothSidesEndsTheConnectionsEntry) {
+  Send("A->B syn", Hook::kTc, AtoB(Tcp(40000, 5432)), OVX_FWD_LOCAL);
+  RemoveRule(kAtoB5432);
+  EXPECT_EQ(ConntrackFlags(), 0u);
+  AgeConntrack(11);
+  Send("A->B open, 11 s idle", Hook::kTc, AtoB(Tcp(40000, 5432, kAck)),
+       OVX_FWD_LOCAL);
+
+  Send("A->B fin", Hook::kTc, AtoB(Tcp(40000, 5432, kFinAck)), OVX_FWD_LOCAL);
+  EXPECT_EQ(ConntrackFlags(), OVX_CT_F_FIN_ORIG);
+  AgeConntrack(11);
+  Send("B->A half-closed, 11 s idle", Hook::kTc, BtoA(Tcp(5432, 40000, kAck)),
+       OVX_FWD_LOCAL, Iface::kHostB);
+
+  Send("B->A fin", Hook::kTc, BtoA(Tcp(5432, 40000, kFinAck)), OVX_FWD_LOCAL,
+       Iface::kHostB);
+  EXPECT_EQ(ConntrackFlags(), OVX_CT_F_CLOSED);
+  Send("A->B last ack", Hook::kTc, AtoB(Tcp(40000, 5432, kAck)), OVX_FWD_LOCAL);
+  AgeConntrack(9);
+  Send("A->B fin again, 9 s on", Hook::kTc, AtoB(Tcp(40000, 5432, kFinAck)),
+       OVX_FWD_LOCAL);
+  AgeConntrack(11);
+  Send("A->B same ports, 11 s after the close", Hook::kTc,
+       AtoB(Tcp(40000, 5432)), OVX_DROP_POLICY);
+}
+
+TEST_F(PolicyTest, RstFromEitherSideEndsTheConnectionsEntry) {
+  Bytes reply = Ingress(kVtep3, kMacD, kIpD, kMacA, kIpA, Tcp(22, 50000, kAck));
+  Send("A->D syn", Hook::kTc, Egress(kMacA, kIpA, kMacD, kIpD, Tcp(50000, 22)),
+       OVX_FWD_ENCAP);
+  RemoveRule(kAtoD22);
+  Send("D->A reset", Hook::kXdp,
+       Ingress(kVtep3, kMacD, kIpD, kMacA, kIpA, Tcp(22, 50000, kRstAck)),
+       OVX_FWD_DECAP);
+  EXPECT_EQ(ConntrackFlags(), OVX_CT_F_CLOSED);
+  AgeConntrack(11);
+  Send("D->A after the reset, 11 s on", Hook::kXdp, reply, OVX_DROP_POLICY);
 }
 
 TEST_F(PolicyTest, DropEventCarriesTheFlow) {

@@ -75,8 +75,8 @@ Packet& Packet::Udp(uint16_t sport, uint16_t dport, UdpOpts opts) {
   layers_.push_back(UdpL{sport, dport, opts});
   return *this;
 }
-Packet& Packet::Tcp(uint16_t sport, uint16_t dport) {
-  layers_.push_back(TcpL{sport, dport});
+Packet& Packet::Tcp(uint16_t sport, uint16_t dport, TcpOpts opts) {
+  layers_.push_back(TcpL{sport, dport, opts});
   return *this;
 }
 Packet& Packet::IcmpEcho(uint16_t id, uint16_t seq) {
@@ -177,12 +177,12 @@ Bytes Packet::Serialize(size_t i) const {
   } else if (const auto* l = std::get_if<TcpL>(&layers_[i])) {
     Put16(out, l->sport);
     Put16(out, l->dport);
-    Put32(out, 1);       // seq
-    Put32(out, 0);       // ack
-    Put16(out, 0x5002);  // data offset 5, SYN
-    Put16(out, 65535);   // window
-    Put16(out, 0);       // checksum
-    Put16(out, 0);       // urgent
+    Put32(out, 1);                       // seq
+    Put32(out, 0);                       // ack
+    Put16(out, 0x5000 | l->opts.flags);  // data offset 5
+    Put16(out, 65535);                   // window
+    Put16(out, 0);                       // checksum
+    Put16(out, 0);                       // urgent
     const Ipv4L* ip = EnclosingIpv4(i);
     if (ip) {
       Bytes pseudo;

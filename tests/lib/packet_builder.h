@@ -55,6 +55,9 @@ struct Ipv4Opts {
 struct UdpOpts {
   bool zero_csum = false;  // VXLAN outer UDP: checksum 0
 };
+struct TcpOpts {
+  uint8_t flags = 0x02;  // SYN
+};
 struct VxlanOpts {
   uint8_t flags = 0x08;  // I flag
 };
@@ -69,7 +72,7 @@ class Packet {
   Packet& Eth(const MacAddr& src, const MacAddr& dst, EthOpts opts = {});
   Packet& Ipv4(in_addr src, in_addr dst, Ipv4Opts opts = {});
   Packet& Udp(uint16_t sport, uint16_t dport, UdpOpts opts = {});
-  Packet& Tcp(uint16_t sport, uint16_t dport);  // bare SYN
+  Packet& Tcp(uint16_t sport, uint16_t dport, TcpOpts opts = {});
   Packet& IcmpEcho(uint16_t id, uint16_t seq);
   Packet& Vxlan(uint32_t vni, VxlanOpts opts = {});
   Packet& Arp(const MacAddr& sha, in_addr spa, const MacAddr& tha, in_addr tpa,
@@ -96,6 +99,7 @@ class Packet {
   };
   struct TcpL {
     uint16_t sport, dport;
+    TcpOpts opts;
   };
   struct IcmpL {
     uint16_t id, seq;
