@@ -141,8 +141,7 @@ static __always_inline int policy_allows(__u32 vni, __u32 src_id, __u32 dst_id,
 
 /* The OVX_CT_F_* close marks a packet of f adds: a RST closes both ways,
  * a FIN its own side's (reply: sent by the side that did not open). */
-static __always_inline __u32 ct_close_marks(const struct ovx_flow *f,
-					    int reply)
+static __always_inline __u32 ct_close_marks(const struct ovx_flow *f, int reply)
 {
 	if (f->tcp_flags & OVX_TCP_RST)
 		return OVX_CT_F_CLOSED;
@@ -194,9 +193,8 @@ static __always_inline void ct_key_flow(struct ovx_ct_key *ct,
  * not inlined: inlined, its conntrack code (two ct_hit()s) cost XDP decap
  * in an open network 4-5 ns, which never runs it (decap-xdp 53-57 ns
  * against 48-53; called: 49-53, policy-cached unchanged). */
-static __noinline int policy_check(__u32 vni, __u32 src_id,
-					__u32 dst_id,
-					const struct ovx_flow *f)
+static __noinline int policy_check(__u32 vni, __u32 src_id, __u32 dst_id,
+				   const struct ovx_flow *f)
 {
 	struct ovx_ct_entry fresh = {};
 	struct ovx_ct_key ct = {};
