@@ -67,9 +67,8 @@ absl::StatusOr<Snapshot> ReadDocument(const std::string& path) {
     if (n == 0) break;
     text.append(buf, n);
   }
-  nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text);
+    return SnapshotFromText(text, absl::StrCat("registry ", path));
   } catch (const nlohmann::json::parse_error& e) {
     // e.what(): "[json.exception.parse_error.101] parse error at line 3,
     // column 5: syntax error while parsing ..."; keep what follows "at ".
@@ -82,7 +81,6 @@ absl::StatusOr<Snapshot> ReadDocument(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("registry ", path, ": not valid JSON at ", why));
   }
-  return SnapshotFromJson(doc, absl::StrCat("registry ", path));
 }
 
 absl::Status WriteAll(int fd, absl::string_view data) {
@@ -236,7 +234,7 @@ absl::Status FileBackend::Update(
   next.revision = current->revision;
   if (next == *current) return absl::OkStatus();
   next.revision = current->revision + 1;
-  return WriteAtomically(path, SnapshotToJson(next).dump(2) + "\n");
+  return WriteAtomically(path, SnapshotToText(next));
 }
 
 absl::StatusOr<std::unique_ptr<Watcher>> FileBackend::Watch(int64_t revision) {

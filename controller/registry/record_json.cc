@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace ovx::controller {
 namespace {
@@ -268,10 +269,45 @@ json MapToJson(const std::map<std::string, T>& records) {
   return out;
 }
 
+// One record, stored under `key` of `field` ("nodes"), into `out`.
 template <typename T>
-absl::Status MapFromJson(const json& doc, const char* field,
-                         absl::string_view kind,
-                         std::map<std::string, T>& out) {
+absl::Status AddRecord(const json& record, const std::string& key,
+                       absl::string_view field, absl::string_view kind,
+                       std::map<std::string, T>& out) {
+  absl::StatusOr<T> r = FromJson<T>(record);
+  if (!r.ok()) return r.status();
+  if (r->name != key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kind, " ", r->name, ": stored under the key \"", key,
+                     "\" of \"", field, "\""));
+  }
+  out.insert_or_assign(key, *std::move(r));
+  return absl::OkStatus();
+}
+
+constexpr const char* kRecordFields[] = {"networks", "nodes", "endpoints",
+                                         "policies"};
+
+bool IsRecordField(absl::string_view field) {
+  for (const char* f : kRecordFields) {
+    if (field == f) return true;
+  }
+  return false;
+}
+
+// A record of the document's `field` (one of kRecordFields) into `snap`.
+absl::Status AddToSnapshot(Snapshot& snap, absl::string_view field,
+                           const std::string& key, const json& record) {
+  if (field == "networks")
+    return AddRecord(record, key, field, "network", snap.networks);
+  if (field == "nodes")
+    return AddRecord(record, key, field, "node", snap.nodes);
+  if (field == "endpoints")
+    return AddRecord(record, key, field, "endpoint", snap.endpoints);
+  return AddRecord(record, key, field, "policy", snap.policies);
+}
+
+absl::Status MapFromJson(const json& doc, const char* field, Snapshot& snap) {
   if (!doc.contains(field)) return absl::OkStatus();
   const json& v = doc[field];
   if (!v.is_object()) {
@@ -279,14 +315,8 @@ absl::Status MapFromJson(const json& doc, const char* field,
         "field \"", field, "\" must be an object, got ", v.type_name()));
   }
   for (const auto& [key, record] : v.items()) {
-    absl::StatusOr<T> r = FromJson<T>(record);
-    if (!r.ok()) return r.status();
-    if (r->name != key) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(kind, " ", r->name, ": stored under the key \"", key,
-                       "\" of \"", field, "\""));
-    }
-    out.emplace(key, *std::move(r));
+    if (absl::Status s = AddToSnapshot(snap, field, key, record); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }
@@ -302,6 +332,46 @@ json SnapshotToJson(const Snapshot& snap) {
               {"policies", MapToJson(snap.policies)}};
 }
 
+namespace {
+
+// `"field": {...}` of SnapshotToText(), at the document's first level.
+template <typename T>
+void AppendRecordMap(absl::string_view field,
+                     const std::map<std::string, T>& records,
+                     std::string& out) {
+  absl::StrAppend(&out, "  \"", field, "\": ");
+  if (records.empty()) {
+    out += "{},\n";
+    return;
+  }
+  out += "{\n";
+  bool first = true;
+  for (const auto& [name, record] : records) {
+    if (!first) out += ",\n";
+    first = false;
+    // A record's own lines, two levels in. JSON text has no raw newline
+    // inside a string, so every newline is a line break.
+    std::string text = ToJson(record).dump(2);
+    absl::StrReplaceAll({{"\n", "\n    "}}, &text);
+    absl::StrAppend(&out, "    ", json(name).dump(), ": ", text);
+  }
+  out += "\n  },\n";
+}
+
+}  // namespace
+
+std::string SnapshotToText(const Snapshot& snap) {
+  std::string out = "{\n";
+  // nlohmann's object order: keys sorted.
+  AppendRecordMap("endpoints", snap.endpoints, out);
+  AppendRecordMap("networks", snap.networks, out);
+  AppendRecordMap("nodes", snap.nodes, out);
+  AppendRecordMap("policies", snap.policies, out);
+  absl::StrAppend(&out, "  \"revision\": ", snap.revision, ",\n",
+                  "  \"schema\": ", kSchemaVersion, "\n}\n");
+  return out;
+}
+
 absl::StatusOr<Snapshot> SnapshotFromJson(const json& j,
                                           absl::string_view what) {
   Snapshot snap;
@@ -309,13 +379,56 @@ absl::StatusOr<Snapshot> SnapshotFromJson(const json& j,
   r.Schema();
   r.I64("revision", snap.revision);
   if (!r.status().ok()) return r.status();
-  absl::Status s = MapFromJson(j, "networks", "network", snap.networks);
-  if (s.ok()) s = MapFromJson(j, "nodes", "node", snap.nodes);
-  if (s.ok()) s = MapFromJson(j, "endpoints", "endpoint", snap.endpoints);
-  if (s.ok()) s = MapFromJson(j, "policies", "policy", snap.policies);
-  if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
+  for (const char* field : kRecordFields) {
+    if (absl::Status s = MapFromJson(j, field, snap); !s.ok())
+      return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
   }
+  return snap;
+}
+
+absl::StatusOr<Snapshot> SnapshotFromText(absl::string_view text,
+                                          absl::string_view what) {
+  using Event = json::parse_event_t;
+  Snapshot records;
+  absl::Status record_error;
+  std::string field;  // the top-level key being read
+  std::string key;    // the record's key in it
+  bool in_records = false;
+  // Depth 1: the document's fields; depth 2: a record map's entries, each
+  // object converted when complete and then dropped from the DOM.
+  auto on_event = [&](int depth, Event event, json& parsed) {
+    if (depth == 1) {
+      if (event == Event::key) field = parsed.get<std::string>();
+      if (event == Event::object_start) in_records = IsRecordField(field);
+      if (event == Event::array_start) in_records = false;
+      return true;
+    }
+    if (depth != 2 || !in_records) return true;
+    if (event == Event::key) {
+      key = parsed.get<std::string>();
+      return true;
+    }
+    // A record that is not an object stays in the DOM, whose decode below
+    // refuses it (nlohmann leaves a dropped scalar or array in an object as
+    // a "discarded" value instead of erasing it).
+    if (event != Event::object_end) return true;
+    if (record_error.ok())
+      record_error = AddToSnapshot(records, field, key, parsed);
+    return false;
+  };
+  const json doc = json::parse(text.begin(), text.end(), on_event);
+  // The rest (schema first, revision, a record field that is not an
+  // object) decides before any record's error.
+  absl::StatusOr<Snapshot> snap = SnapshotFromJson(doc, what);
+  if (!snap.ok()) return snap.status();
+  if (!record_error.ok()) {
+    return absl::Status(record_error.code(),
+                        absl::StrCat(what, ": ", record_error.message()));
+  }
+  snap->networks = std::move(records.networks);
+  snap->nodes = std::move(records.nodes);
+  snap->endpoints = std::move(records.endpoints);
+  snap->policies = std::move(records.policies);
   return snap;
 }
 

@@ -49,10 +49,19 @@ absl::StatusOr<Record> RecordFromJson(RecordKind kind, const nlohmann::json& j);
 // {"schema":1,"revision":N,"networks":{NAME:{...}},"nodes":{...},
 //  "endpoints":{...},"policies":{...}}
 nlohmann::json SnapshotToJson(const Snapshot& snap);
+// SnapshotToJson(snap).dump(2) + "\n", the file registry's bytes, written
+// record by record instead of through one DOM of the whole registry.
+std::string SnapshotToText(const Snapshot& snap);
 // `what` prefixes errors: "registry /var/lib/ovx/registry.json: schema 7 is
 // newer than this ovx (1)".
 absl::StatusOr<Snapshot> SnapshotFromJson(
     const nlohmann::json& j, absl::string_view what = "registry document");
+// The same from the document's text, without holding the whole document as
+// JSON: each record is converted as soon as it is parsed and its JSON
+// dropped (at 100,000 endpoints the DOM was most of a reader's memory).
+// Malformed JSON throws nlohmann::json::parse_error, as json::parse does.
+absl::StatusOr<Snapshot> SnapshotFromText(
+    absl::string_view text, absl::string_view what = "registry document");
 
 }  // namespace ovx::controller
 

@@ -1,6 +1,7 @@
 #include "controller/registry/record_json.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -160,6 +161,70 @@ TEST(RecordJson, KeyMustMatchName) {
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(),
               HasSubstr("stored under the key \"other\""));
+}
+
+// SnapshotFromText() converts records while parsing; it must decide every
+// document as SnapshotFromJson() does on the whole DOM.
+TEST(RecordJson, TextDecodeAgreesWithTheDomDecode) {
+  std::vector<json> docs;
+  docs.push_back(SnapshotToJson(Sample()));
+  docs.push_back(SnapshotToJson(Snapshot{}));
+  docs.push_back(json::object());
+  docs.push_back(json("x"));
+  json doc = SnapshotToJson(Sample());
+  doc["nodes"]["other"] = doc["nodes"]["host1"];  // key is not the name
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["nodes"]["host1"]["vtep"] = 5;  // bad field
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["nodes"] = json::array({doc["nodes"]["host1"]});  // not an object
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["endpoints"]["web2"] = 7;  // a record that is not an object
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["endpoints"]["web2"] = json::array();
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["schema"] = 2;                               // newer document...
+  doc["endpoints"]["web1"]["ip"] = json::array();  // ...decides first
+  docs.push_back(doc);
+  doc = SnapshotToJson(Sample());
+  doc["policies"]["p1"]["labels"] = {{"nested", {{"deep", 1}}}};  // unknown
+  docs.push_back(doc);
+
+  for (const json& d : docs) {
+    SCOPED_TRACE(d.dump());
+    absl::StatusOr<Snapshot> dom = SnapshotFromJson(d, "doc");
+    absl::StatusOr<Snapshot> text = SnapshotFromText(d.dump(), "doc");
+    ASSERT_EQ(text.status(), dom.status());
+    if (dom.ok()) {
+      EXPECT_EQ(*text, *dom);
+    }
+  }
+}
+
+TEST(RecordJson, TextEncodeIsTheDomsIndentedDump) {
+  Snapshot odd = Sample();
+  odd.nodes["h\"q\\x"] = Node{.name = "h\"q\\x", .vtep = "192.168.50.9"};
+  odd.endpoints["web1"].labels.clear();
+  odd.networks.clear();
+  odd.revision = 0;
+  for (const Snapshot& s : {Sample(), Snapshot{}, odd}) {
+    EXPECT_EQ(SnapshotToText(s), SnapshotToJson(s).dump(2) + "\n");
+  }
+}
+
+TEST(RecordJson, TextDecodeKeepsTheLastOfDuplicateKeys) {
+  const std::string text =
+      R"({"nodes":{"h":{"name":"h","vtep":"192.168.50.1"},)"
+      R"("h":{"name":"h","vtep":"192.168.50.2"}}})";
+  absl::StatusOr<Snapshot> s = SnapshotFromText(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->nodes.at("h").vtep, "192.168.50.2");
+  EXPECT_EQ(*s, *SnapshotFromJson(json::parse(text)));
+  EXPECT_THROW(SnapshotFromText(R"({"nodes":)"), json::parse_error);
 }
 
 TEST(RecordJson, MissingSchemaAndUnknownFieldsAccepted) {
