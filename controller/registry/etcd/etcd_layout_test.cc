@@ -26,6 +26,15 @@ Endpoint Web1() {
           .mac = "02:00:00:00:00:05"};
 }
 
+// blue, host1 and web1 in it.
+Snapshot WithWeb1() {
+  Snapshot s;
+  s.networks["blue"] = Blue();
+  s.nodes["host1"] = Host1();
+  s.endpoints["web1"] = Web1();
+  return s;
+}
+
 KeyValue Kv(const std::string& key, const std::string& value, int64_t rev) {
   return {
       .key = key, .value = value, .create_revision = rev, .mod_revision = rev};
@@ -180,10 +189,7 @@ TEST(EtcdLayoutTest, NoChangeNoTxn) {
 }
 
 TEST(EtcdLayoutTest, ChangedRecordClaimingATakenIpIsRefused) {
-  Snapshot before;
-  before.networks["blue"] = Blue();
-  before.nodes["host1"] = Host1();
-  before.endpoints["web1"] = Web1();
+  const Snapshot before = WithWeb1();
   Snapshot after = before;
   Endpoint web2 = Web1();
   web2.name = "web2";
@@ -197,10 +203,7 @@ TEST(EtcdLayoutTest, ChangedRecordClaimingATakenIpIsRefused) {
 }
 
 TEST(EtcdLayoutTest, IndexKeysOfChangeAreTheChangedRecordsOldAndNew) {
-  Snapshot before;
-  before.networks["blue"] = Blue();
-  before.nodes["host1"] = Host1();
-  before.endpoints["web1"] = Web1();
+  const Snapshot before = WithWeb1();
   Snapshot after = before;
   after.endpoints["web1"].ip = "10.10.0.6";
   EXPECT_EQ(IndexKeysOfChange(before, after),
