@@ -33,7 +33,9 @@
 
 /* TCP header flags (byte 13 of the header). */
 #define OVX_TCP_FIN 0x01
+#define OVX_TCP_SYN 0x02
 #define OVX_TCP_RST 0x04
+#define OVX_TCP_ACK 0x10
 #define OVX_TCP_FLAGS_OFF 13
 /* last_seen is written at most once a second per entry: no shared cache
  * line bouncing between CPUs on every packet of a busy flow. */
@@ -151,8 +153,10 @@ static __always_inline __u32 ct_close_marks(const struct ovx_flow *f, int reply)
 }
 
 /* A conntrack entry that is still fresh allows; refreshes it, and records
- * a FIN or RST (which restarts the idle time). Two CPUs marking at once
- * may lose one mark: the entry then idles out as an open one. */
+ * a FIN or RST (which restarts the idle time). A connection's first SYN on
+ * the ports of a closed one is a new connection: the rules decide it, and
+ * its entry replaces the old. Two CPUs marking at once may lose one mark:
+ * the entry then idles out as an open one. */
 static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now,
 				  const struct ovx_flow *f, int reply)
 {
@@ -161,9 +165,11 @@ static __always_inline int ct_hit(struct ovx_ct_entry *e, __u64 now,
 	__u64 last = e->last_seen_ns;
 	__u64 idle;
 
-	if ((flags & OVX_CT_F_CLOSED) == OVX_CT_F_CLOSED)
+	if ((flags & OVX_CT_F_CLOSED) == OVX_CT_F_CLOSED) {
+		if ((f->tcp_flags & (OVX_TCP_SYN | OVX_TCP_ACK)) == OVX_TCP_SYN)
+			return 0;
 		idle = OVX_CT_IDLE_CLOSED_NS;
-	else if (f->proto == IPPROTO_TCP)
+	} else if (f->proto == IPPROTO_TCP)
 		idle = OVX_CT_IDLE_TCP_NS;
 	else
 		idle = OVX_CT_IDLE_OTHER_NS;

@@ -384,6 +384,25 @@ TEST_F(PolicyTest, FinFromBothSidesEndsTheConnectionsEntry) {
        AtoB(Tcp(40000, 5432)), OVX_DROP_POLICY);
 }
 
+// A SYN on the ports of a closed connection opens a new one: the rules
+// decide at once, not after the closed entry's 10 s.
+TEST_F(PolicyTest, SynOnAClosedConnectionsPortsIsDecidedAgain) {
+  Send("A->B syn", Hook::kTc, AtoB(Tcp(40000, 5432)), OVX_FWD_LOCAL);
+  Send("B->A reset", Hook::kTc, BtoA(Tcp(5432, 40000, kRstAck)), OVX_FWD_LOCAL,
+       Iface::kHostB);
+  EXPECT_EQ(ConntrackFlags(), OVX_CT_F_CLOSED);
+  Send("A->B syn again, rule still there", Hook::kTc, AtoB(Tcp(40000, 5432)),
+       OVX_FWD_LOCAL);
+  EXPECT_EQ(ConntrackFlags(), 0u);  // a fresh entry
+  Send("B->A reset", Hook::kTc, BtoA(Tcp(5432, 40000, kRstAck)), OVX_FWD_LOCAL,
+       Iface::kHostB);
+  RemoveRule(kAtoB5432);
+  Send("A->B ack of the closed one, within 10 s", Hook::kTc,
+       AtoB(Tcp(40000, 5432, kAck)), OVX_FWD_LOCAL);
+  Send("A->B syn, rule removed", Hook::kTc, AtoB(Tcp(40000, 5432)),
+       OVX_DROP_POLICY);
+}
+
 TEST_F(PolicyTest, RstFromEitherSideEndsTheConnectionsEntry) {
   Bytes reply = Ingress(kVtep3, kMacD, kIpD, kMacA, kIpA, Tcp(22, 50000, kAck));
   Send("A->D syn", Hook::kTc, Egress(kMacA, kIpA, kMacD, kIpD, Tcp(50000, 22)),
