@@ -28,7 +28,7 @@ for arg in "$@"; do
     --registries=*) registries=${arg#*=} ;;
     --remote-nodes=*) remote_nodes=${arg#*=} ;;
     --build-dir=*) build_dir=${arg#*=} ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "controller_scale.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
