@@ -180,7 +180,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 
 /* A resolved next hop towards a remote VTEP: what bpf_fib_lookup() said,
  * cached per CPU for a tenth of a second (nexthop_ttl()). A miss (route,
- * neighbour, the 64-byte parameter block) costs ~100 ns more than a hit
+ * neighbour, the 64-byte parameter block) costs ~70 ns more than a hit
  * (docs/performance.md, "Next-hop cache"). Direct-mapped by the VTEP's
  * address; not pinned, so every load starts empty. A route or neighbour
  * change reaches encap within the TTL; an unresolved neighbour is never
