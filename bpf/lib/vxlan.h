@@ -196,7 +196,8 @@ extern int CONFIG_HZ __kconfig __weak;
  * a faster tick only makes the TTL shorter. Divides only on a miss. */
 static __always_inline __u64 nexthop_ttl(void)
 {
-	return (CONFIG_HZ > 0 ? CONFIG_HZ : 100) / 10;
+	/* Unsigned: BPF before v4 has no signed division. */
+	return (__u64)(CONFIG_HZ > 0 ? CONFIG_HZ : 100) / 10;
 }
 
 struct ovx_nexthop {
