@@ -373,9 +373,12 @@ OVX_ASSERT_OFFSET(struct ovx_ct_key, saddr, 12);
  * each side, or a RST from either, makes it OVX_CT_F_CLOSED, and the entry
  * then lasts only 10 s without a packet (OVX_CT_IDLE_CLOSED_NS in
  * bpf/lib/policy.h), so a new connection on the same ports is decided by
- * the rules again. */
+ * the rules again. Each side's mark has a byte of its own (bit 0 of the
+ * word's low byte, bit 0 of the next), which the programs set with a
+ * one-byte store: two CPUs marking the two sides at once cannot undo each
+ * other's mark, without an atomic OR. */
 #define OVX_CT_F_FIN_ORIG (1U << 0)  /* FIN from the side that opened it */
-#define OVX_CT_F_FIN_REPLY (1U << 1) /* FIN from the other side */
+#define OVX_CT_F_FIN_REPLY (1U << 8) /* FIN from the other side */
 #define OVX_CT_F_CLOSED (OVX_CT_F_FIN_ORIG | OVX_CT_F_FIN_REPLY)
 
 struct ovx_ct_entry {
