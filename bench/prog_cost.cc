@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/coarse_clock.h"
 #include "controller/policy/compile.h"
 #include "controller/registry/validate.h"
 #include "loader/kernel.h"
@@ -261,6 +262,80 @@ absl::StatusOr<UniqueFd> LoadTrivial(bpf_prog_type type, int32_t verdict) {
   return UniqueFd(fd);
 }
 
+// ---- what a call costs on this machine ------------------------------------
+
+constexpr int kCalls = 4;
+
+bpf_insn Insn(uint8_t code, uint8_t src, int32_t imm) {
+  return {.code = code, .dst_reg = 0, .src_reg = src, .off = 0, .imm = imm};
+}
+
+// r0 = 0; exit, after kCalls helper calls (bpf_get_prandom_u32, which does
+// little itself) or kCalls calls of an empty subprogram.
+absl::StatusOr<UniqueFd> LoadCaller(bool subprog) {
+  std::vector<bpf_insn> insns;
+  for (int i = 0; i < kCalls; ++i) {
+    // A subprogram call's imm is the distance to its first instruction,
+    // from the instruction after the call: the empty one after exit.
+    insns.push_back(
+        subprog ? Insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, kCalls - i + 1)
+                : Insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_get_prandom_u32));
+  }
+  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_OK));
+  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
+  if (subprog) {
+    insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0));
+    insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
+  }
+  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ovx_bench_calls", "GPL",
+                         insns.data(), insns.size(), nullptr);
+  if (fd < 0) return Errno(errno, "load call-cost program");
+  return UniqueFd(fd);
+}
+
+// Mean ns of one run of fd on pkt, over many runs in the kernel's own loop:
+// these programs leave the packet alone, so repeat is safe here.
+absl::StatusOr<double> RepeatedRunNs(int fd, const Bytes& pkt) {
+  constexpr uint32_t kRepeat = 200000;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(),
+              .data_size_in = static_cast<uint32_t>(pkt.size()),
+              .repeat = kRepeat);
+  if (bpf_prog_test_run_opts(fd, &opts) != 0)
+    return Errno(errno, "BPF_PROG_TEST_RUN (call cost)");
+  return opts.duration;  // the kernel reports the mean per run
+}
+
+// ns per helper call and per subprogram call: the median over rounds of
+// (caller - trivial) / kCalls, trivial and callers run in turn.
+absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
+  auto nop = LoadTrivial(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
+  if (!nop.ok()) return nop.status();
+  auto helper = LoadCaller(false);
+  if (!helper.ok()) return helper.status();
+  auto subprog = LoadCaller(true);
+  if (!subprog.ok()) return subprog.status();
+  constexpr int kRounds = 7;
+  std::vector<double> per_helper, per_subprog, trivial;
+  for (int round = 0; round < kRounds; ++round) {
+    auto t = RepeatedRunNs(nop->get(), pkt);
+    if (!t.ok()) return t.status();
+    auto h = RepeatedRunNs(helper->get(), pkt);
+    if (!h.ok()) return h.status();
+    auto s = RepeatedRunNs(subprog->get(), pkt);
+    if (!s.ok()) return s.status();
+    trivial.push_back(*t);
+    per_helper.push_back((*h - *t) / kCalls);
+    per_subprog.push_back((*s - *t) / kCalls);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return CallCostResult{.trivial_run_ns = median(trivial),
+                        .helper_call_ns = median(per_helper),
+                        .subprog_call_ns = median(per_subprog)};
+}
+
 // ---- timing -----------------------------------------------------------------
 
 struct Target {
@@ -374,8 +449,13 @@ absl::StatusOr<ProgCostResult> Measure(
   r.program = std::string(program);
   r.endpoints = endpoints;
   r.iterations = o.iterations;
-  r.raw_median_ns = Percentile(raw, 0.5);
-  r.baseline_median_ns = Percentile(base, 0.5);
+  // One grid for both: the same clock times them.
+  std::vector<uint32_t> all = raw;
+  all.insert(all.end(), base.begin(), base.end());
+  ClockGrid grid = FindClockGrid(all);
+  r.clock_step_ns = grid.step;
+  r.raw_median_ns = GridMedian(raw, grid);
+  r.baseline_median_ns = GridMedian(base, grid);
   r.ns_per_packet = r.raw_median_ns - r.baseline_median_ns;
   r.raw_p10_ns = Percentile(raw, 0.1);
   r.raw_p90_ns = Percentile(raw, 0.9);
@@ -846,6 +926,11 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     std::chrono::duration<double> took =
         std::chrono::steady_clock::now() - start;
     report.map_rates.push_back({"delete", filled, filled / took.count()});
+  }
+  if (Selected(o, "call-cost")) {
+    auto calls = MeasureCallCosts(to_remote);
+    if (!calls.ok()) return calls.status();
+    report.call_costs = *calls;
   }
   return report;
 }

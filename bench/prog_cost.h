@@ -15,6 +15,7 @@
 #define OVX_BENCH_PROG_COST_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,8 @@ struct ProgCostOptions {
   std::string local_vtep = "192.168.77.1";
   std::string remote_vtep = "192.168.77.2";
   std::vector<uint32_t> endpoint_counts = {1, 1000, 100000};
-  uint32_t iterations = 20000;  // runs per case (and as many baseline runs)
-  uint32_t block = 250;         // interleaving block size
+  uint32_t iterations = 20000;     // runs per case (and as many baseline runs)
+  uint32_t block = 250;            // interleaving block size
   std::vector<std::string> cases;  // names to time; empty: every case
 };
 
@@ -41,11 +42,14 @@ struct ProgCostResult {
   std::string program;     // which program ran
   uint32_t endpoints = 0;  // entries in the endpoints map
   uint32_t iterations = 0;
-  double raw_median_ns = 0;       // kernel-reported, one run
+  // Medians of the kernel-reported time of one run, interpolated within
+  // the clock's step (coarse_clock.h).
+  double raw_median_ns = 0;
   double baseline_median_ns = 0;  // trivial program, same type, same packet
   double ns_per_packet = 0;       // raw - baseline
   double raw_p10_ns = 0;
   double raw_p90_ns = 0;
+  uint32_t clock_step_ns = 1;  // 1: no coarser step found
   uint32_t retval = 0;
 };
 
@@ -55,9 +59,20 @@ struct MapRateResult {
   double per_second = 0;
 };
 
+// What a call costs on this machine, apart from any work: it explains why
+// the same programs cost more on one machine than another (a call's return
+// goes through the kernel's return thunk where Spectre-class mitigations
+// replace `ret`).
+struct CallCostResult {
+  double trivial_run_ns = 0;   // r0 = 0; exit, per run (repeat loop)
+  double helper_call_ns = 0;   // one call of bpf_get_prandom_u32
+  double subprog_call_ns = 0;  // one BPF-to-BPF call of an empty function
+};
+
 struct ProgCostReport {
   std::vector<ProgCostResult> programs;
   std::vector<MapRateResult> map_rates;
+  std::optional<CallCostResult> call_costs;  // case "call-cost"
 };
 
 absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& options);

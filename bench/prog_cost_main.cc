@@ -19,7 +19,8 @@ DEFINE_string(endpoint, "vc1", "host-side veth of the source endpoint");
 DEFINE_string(peer, "vc3", "host-side veth of a second local endpoint");
 DEFINE_string(endpoints, "1,1000,100000", "endpoints-map sizes to time at");
 DEFINE_string(cases, "",
-              "comma-separated case names to time (e.g. encap,decap-xdp); "
+              "comma-separated case names to time (e.g. encap,decap-xdp; "
+              "call-cost: what one helper and one BPF-to-BPF call cost); "
               "empty: every case");
 DEFINE_uint32(iterations, 20000, "runs per case (and as many baseline runs)");
 
@@ -36,8 +37,7 @@ int main(int argc, char** argv) {
   options.endpoint_iface = FLAGS_endpoint;
   options.peer_iface = FLAGS_peer;
   options.iterations = FLAGS_iterations;
-  if (!FLAGS_cases.empty())
-    options.cases = absl::StrSplit(FLAGS_cases, ',');
+  if (!FLAGS_cases.empty()) options.cases = absl::StrSplit(FLAGS_cases, ',');
   options.endpoint_counts.clear();
   for (absl::string_view part : absl::StrSplit(FLAGS_endpoints, ',')) {
     uint32_t n;
@@ -69,12 +69,19 @@ int main(int argc, char** argv) {
                                {"baseline_median_ns", r.baseline_median_ns},
                                {"raw_p10_ns", r.raw_p10_ns},
                                {"raw_p90_ns", r.raw_p90_ns},
+                               {"clock_step_ns", r.clock_step_ns},
                                {"retval", r.retval}});
   }
   out["map_rates"] = nlohmann::json::array();
   for (const auto& r : report->map_rates) {
     out["map_rates"].push_back(
         {{"op", r.op}, {"entries", r.entries}, {"per_second", r.per_second}});
+  }
+  if (report->call_costs) {
+    const auto& c = *report->call_costs;
+    out["call_costs"] = {{"trivial_run_ns", c.trivial_run_ns},
+                         {"helper_call_ns", c.helper_call_ns},
+                         {"subprog_call_ns", c.subprog_call_ns}};
   }
   std::cout << out.dump(1) << std::endl;
   return 0;

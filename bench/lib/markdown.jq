@@ -31,7 +31,12 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
       "|---|---|---:|---:|---:|---:|---:|---|---|",
       ( $doc.prog_cost[]
         | "| \(.case) | \(.program) | \(.endpoints) | \(.ns_per_packet | f)\(if (.rounds_ns // [] | length) > 1 then " [\(.rounds_ns | map(f) | join(", "))]" else "" end) | \(.raw_median_ns | f) | \(.baseline_median_ns | f) | \(.raw_p10_ns | f)-\(.raw_p90_ns | f) | \(.goal.text // "") | \(.goal_met | met) |"),
-      ""
+      "",
+      ( $doc.prog_cost[0].clock_step_ns // 1 | if . > 1 then
+          "The kernel's clock reads in steps of \(.) ns here: medians are interpolated within the step (bench/coarse_clock.h).", ""
+        else empty end ),
+      ( $doc.call_costs // empty
+        | "What a call costs on this machine (case call-cost, repeat=200000): one helper call \(.helper_call_ns | f) ns (bpf_get_prandom_u32), one BPF-to-BPF call \(.subprog_call_ns | f) ns, a trivial run \(.trivial_run_ns | f) ns.", "" )
     else empty end ),
   ( if ($doc.map_rates | length) > 0 then
       "## Map update rate (typed wrappers, one syscall per entry)",

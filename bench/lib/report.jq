@@ -68,5 +68,6 @@ def prog_goal($c):
                 | .goal_met = (if .goal == null then null
                                else .ns_per_packet < .goal.limit end)],
     map_rates: ($prog.map_rates // []),
+    call_costs: ($prog.call_costs // null),
     propagation: $prop
   }
