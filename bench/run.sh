@@ -84,13 +84,15 @@ for arg in "$@"; do
 done
 if ((smoke)); then
   rounds=${rounds:-1} duration=${duration:-1} prog_iters=2000 prop_changes=20
-  prog_rounds=1
+  prog_rounds=1 prog_gap_s=0
 else
   rounds=${rounds:-5} duration=${duration:-3} prog_iters=20000 prop_changes=200
-  # Three rounds ~15 s apart, each case's least disturbed one kept
+  # Five rounds ~12 s apart, each case's least disturbed one kept
   # (lib/prog_rounds.jq): the slow first seconds after the network tests,
-  # or a burst of other work, no longer decide a figure.
-  prog_rounds=3
+  # or a burst of other work, no longer decide a figure. On the AMD VM
+  # slow phases last seconds and come often; with three rounds ~7 s apart
+  # (run T) some cases read a slow phase in every round.
+  prog_rounds=5 prog_gap_s=5
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
@@ -211,6 +213,7 @@ if ((!skip_prog)); then
   for ((r = 1; r <= prog_rounds; r++)); do
     log "per-packet program cost, round $r/$prog_rounds ($prog_iters runs per case)"
     prog_cost_run "$PROG_COST" "$prog_iters" "$eps" "$BENCH_TMP/prog_cost-$r.json"
+    ((r == prog_rounds)) || sleep "$prog_gap_s"
   done
   prog_json=$(jq -s -f "$here/lib/prog_rounds.jq" "$BENCH_TMP"/prog_cost-*.json) ||
     die "prog_cost: cannot merge the rounds"
