@@ -303,8 +303,8 @@ absl::StatusOr<double> RepeatedRunNs(int fd, const Bytes& pkt) {
   if (bpf_prog_test_run_opts(fd, &opts) != 0)
     return Errno(errno, "BPF_PROG_TEST_RUN (call cost)");
   if (opts.retval != TC_ACT_OK) {
-    return absl::InternalError(absl::StrCat(
-        "call-cost program returned ", opts.retval, ", want TC_ACT_OK"));
+    return absl::InternalError(absl::StrCat("call-cost program returned ",
+                                            opts.retval, ", want TC_ACT_OK"));
   }
   return opts.duration;  // the kernel reports the mean per run
 }
