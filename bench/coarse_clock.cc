@@ -20,12 +20,6 @@ constexpr double kOnGridNs = 1.5;
 constexpr double kLevelOnGridNs = 1.0;
 constexpr double kOnGridShare = 0.9;
 
-double PlainMedian(std::vector<uint32_t> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (static_cast<double>(v[n / 2 - 1]) + v[n / 2]) / 2;
-}
-
 // Distance from x to the nearest multiple of step.
 double OffGrid(double x, double step) {
   return std::abs(x - std::round(x / step) * step);
@@ -59,6 +53,15 @@ std::vector<Level> Levels(const std::map<uint32_t, size_t>& count,
 }
 
 }  // namespace
+
+double Percentile(std::vector<uint32_t> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double pos = q * (v.size() - 1);
+  size_t lo = static_cast<size_t>(pos);
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - lo) * (static_cast<double>(v[hi]) - v[lo]);
+}
 
 ClockGrid FindClockGrid(const std::vector<uint32_t>& samples) {
   std::map<uint32_t, size_t> count;
@@ -98,7 +101,7 @@ ClockGrid FindClockGrid(const std::vector<uint32_t>& samples) {
 
 double GridMedian(const std::vector<uint32_t>& samples, ClockGrid grid) {
   if (samples.empty()) return 0;
-  if (grid.step <= 1) return PlainMedian(samples);
+  if (grid.step <= 1) return Percentile(samples, 0.5);
   // Step k is the interval of width step around step * k + centre; a
   // reading counts for the step it lies in.
   const double step = grid.step;
@@ -113,7 +116,7 @@ double GridMedian(const std::vector<uint32_t>& samples, ClockGrid grid) {
     }
     below += n;
   }
-  return PlainMedian(samples);  // not reached
+  return Percentile(samples, 0.5);  // not reached
 }
 
 }  // namespace ovx::bench

@@ -25,6 +25,9 @@ struct ClockGrid {
   double centre = 0;  // in [0, step)
 };
 
+// The q-quantile (0..1) of v, interpolated between neighbours; 0 if empty.
+double Percentile(std::vector<uint32_t> v, double q);
+
 // The coarsest step, of 3 to 20 ns, that puts every frequent reading and
 // at least 90% of all samples on one grid; step 1 when there is none.
 ClockGrid FindClockGrid(const std::vector<uint32_t>& samples);

@@ -375,15 +375,6 @@ absl::StatusOr<uint32_t> RunOnce(const Target& t, const Bytes& pkt,
   return opts.duration;
 }
 
-double Percentile(std::vector<uint32_t> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double pos = q * (v.size() - 1);
-  size_t lo = static_cast<size_t>(pos);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - lo) * (static_cast<double>(v[hi]) - v[lo]);
-}
-
 struct Expect {
   uint32_t dir;
   uint32_t reason;
