@@ -293,6 +293,65 @@ absl::StatusOr<UniqueFd> LoadCaller(bool subprog) {
   return UniqueFd(fd);
 }
 
+bpf_insn StoreImm(uint8_t size, int16_t off, int32_t imm) {
+  return {.code = static_cast<uint8_t>(BPF_ST | BPF_MEM | size),
+          .dst_reg = BPF_REG_10,
+          .src_reg = 0,
+          .off = off,
+          .imm = imm};
+}
+
+// kCalls lookups of key in the hash map map_fd (an `endpoints` key, so
+// the key compare is as long as encap's); TC_ACT_OK if the last one hit,
+// TC_ACT_SHOT if not.
+absl::StatusOr<UniqueFd> LoadHashLookups(int map_fd,
+                                         const ovx_endpoint_key& k) {
+  static_assert(sizeof(ovx_endpoint_key) == 24, "key on the stack at fp-24");
+  uint32_t addr = k.addr[0];
+  std::vector<bpf_insn> insns = {
+      StoreImm(BPF_DW, -24, 0),
+      StoreImm(BPF_DW, -16, 0),
+      StoreImm(BPF_DW, -8, 0),
+      StoreImm(BPF_W, -24, static_cast<int32_t>(k.vni)),
+      StoreImm(BPF_B, -20, k.family),
+      StoreImm(BPF_W, -16, static_cast<int32_t>(addr)),
+  };
+  for (int i = 0; i < kCalls; ++i) {
+    // r1 = map (a two-instruction load), r2 = fp - 24, call.
+    insns.push_back({.code = BPF_LD | BPF_DW | BPF_IMM,
+                     .dst_reg = BPF_REG_1,
+                     .src_reg = BPF_PSEUDO_MAP_FD,
+                     .off = 0,
+                     .imm = map_fd});
+    insns.push_back(
+        {.code = 0, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0});
+    insns.push_back({.code = BPF_ALU64 | BPF_MOV | BPF_X,
+                     .dst_reg = BPF_REG_2,
+                     .src_reg = BPF_REG_10,
+                     .off = 0,
+                     .imm = 0});
+    insns.push_back({.code = BPF_ALU64 | BPF_ADD | BPF_K,
+                     .dst_reg = BPF_REG_2,
+                     .src_reg = 0,
+                     .off = 0,
+                     .imm = -24});
+    insns.push_back(Insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_map_lookup_elem));
+  }
+  insns.push_back({.code = BPF_JMP | BPF_JEQ | BPF_K,
+                   .dst_reg = 0,
+                   .src_reg = 0,
+                   .off = 2,
+                   .imm = 0});
+  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_OK));
+  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
+  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_SHOT));
+  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
+  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ovx_bench_htab", "GPL",
+                         insns.data(), insns.size(), nullptr);
+  if (fd < 0) return Errno(errno, "load hash-lookup program");
+  return UniqueFd(fd);
+}
+
 // Mean ns of one run of fd on pkt, over many runs in the kernel's own loop:
 // these programs leave the packet alone, so repeat is safe here.
 absl::StatusOr<double> RepeatedRunNs(int fd, const Bytes& pkt) {
@@ -309,8 +368,8 @@ absl::StatusOr<double> RepeatedRunNs(int fd, const Bytes& pkt) {
   return opts.duration;  // the kernel reports the mean per run
 }
 
-// ns per helper call and per subprogram call: the median over rounds of
-// (caller - trivial) / kCalls, trivial and callers run in turn.
+// ns per helper call, per subprogram call and per hash map lookup (a hit):
+// the median over rounds of (caller - trivial) / kCalls, all run in turn.
 absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
   auto nop = LoadTrivial(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
   if (!nop.ok()) return nop.status();
@@ -318,8 +377,21 @@ absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
   if (!helper.ok()) return helper.status();
   auto subprog = LoadCaller(true);
   if (!subprog.ok()) return subprog.status();
+  // A hash map like `endpoints`, holding the key looked up.
+  int map = bpf_map_create(BPF_MAP_TYPE_HASH, "ovx_bench_htab",
+                           sizeof(ovx_endpoint_key), sizeof(ovx_endpoint), 1024,
+                           nullptr);
+  if (map < 0) return Errno(errno, "create hash map (call cost)");
+  UniqueFd map_fd(map);
+  const ovx_endpoint_key key = maps::EndpointKey(kVni, Ip(kIpC2));
+  ovx_endpoint value;
+  std::memset(&value, 0, sizeof(value));
+  if (bpf_map_update_elem(map, &key, &value, BPF_ANY) != 0)
+    return Errno(errno, "fill hash map (call cost)");
+  auto lookups = LoadHashLookups(map, key);
+  if (!lookups.ok()) return lookups.status();
   constexpr int kRounds = 7;
-  std::vector<double> per_helper, per_subprog, trivial;
+  std::vector<double> per_helper, per_subprog, per_lookup, trivial;
   for (int round = 0; round < kRounds; ++round) {
     auto t = RepeatedRunNs(nop->get(), pkt);
     if (!t.ok()) return t.status();
@@ -327,6 +399,9 @@ absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
     if (!h.ok()) return h.status();
     auto s = RepeatedRunNs(subprog->get(), pkt);
     if (!s.ok()) return s.status();
+    auto l = RepeatedRunNs(lookups->get(), pkt);
+    if (!l.ok()) return l.status();
+    per_lookup.push_back((*l - *t) / kCalls);
     trivial.push_back(*t);
     per_helper.push_back((*h - *t) / kCalls);
     per_subprog.push_back((*s - *t) / kCalls);
@@ -337,7 +412,8 @@ absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
   };
   return CallCostResult{.trivial_run_ns = median(trivial),
                         .helper_call_ns = median(per_helper),
-                        .subprog_call_ns = median(per_subprog)};
+                        .subprog_call_ns = median(per_subprog),
+                        .hash_lookup_ns = median(per_lookup)};
 }
 
 // ---- timing -----------------------------------------------------------------

@@ -67,6 +67,7 @@ struct CallCostResult {
   double trivial_run_ns = 0;   // r0 = 0; exit, per run (repeat loop)
   double helper_call_ns = 0;   // one call of bpf_get_prandom_u32
   double subprog_call_ns = 0;  // one BPF-to-BPF call of an empty function
+  double hash_lookup_ns = 0;   // one hit in a hash map keyed like endpoints
 };
 
 struct ProgCostReport {

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     const auto& c = *report->call_costs;
     out["call_costs"] = {{"trivial_run_ns", c.trivial_run_ns},
                          {"helper_call_ns", c.helper_call_ns},
-                         {"subprog_call_ns", c.subprog_call_ns}};
+                         {"subprog_call_ns", c.subprog_call_ns},
+                         {"hash_lookup_ns", c.hash_lookup_ns}};
   }
   std::cout << out.dump(1) << std::endl;
   return 0;

@@ -36,7 +36,7 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
           "The kernel's clock reads in steps of \(.) ns here: medians are interpolated within the step (bench/coarse_clock.h).", ""
         else empty end ),
       ( $doc.call_costs // empty
-        | "What a call costs on this machine (case call-cost, repeat=200000): one helper call \(.helper_call_ns | f) ns (bpf_get_prandom_u32), one BPF-to-BPF call \(.subprog_call_ns | f) ns, a trivial run \(.trivial_run_ns | f) ns.", "" )
+        | "What a call costs on this machine (case call-cost, repeat=200000): one helper call \(.helper_call_ns | f) ns (bpf_get_prandom_u32), one BPF-to-BPF call \(.subprog_call_ns | f) ns, one hit in a hash map keyed like `endpoints` \(.hash_lookup_ns // 0 | f) ns, a trivial run \(.trivial_run_ns | f) ns.", "" )
     else empty end ),
   ( if ($doc.map_rates | length) > 0 then
       "## Map update rate (typed wrappers, one syscall per entry)",
