@@ -59,10 +59,9 @@ struct MapRateResult {
   double per_second = 0;
 };
 
-// What a call costs on this machine, apart from any work: it explains why
-// the same programs cost more on one machine than another (a call's return
-// goes through the kernel's return thunk where Spectre-class mitigations
-// replace `ret`).
+// What calls cost on this machine, apart from any work: the same programs
+// cost 1.3-2.7x more on one VM than on another, growing with the calls
+// they make (docs/performance.md, "This machine: a call costs 9-20 ns").
 struct CallCostResult {
   double trivial_run_ns = 0;   // r0 = 0; exit, per run (repeat loop)
   double helper_call_ns = 0;   // one call of bpf_get_prandom_u32
