@@ -243,20 +243,22 @@ absl::StatusOr<std::unique_ptr<tc_endpoint, TcSkelDeleter>> LoadTc(
       o, cfg, "tc_endpoint", tc_endpoint__open_opts, tc_endpoint__load);
 }
 
+// One BPF instruction, as the hand-built programs below write them.
+bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+              int32_t imm) {
+  return {.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
+}
+
+bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+
+// r0 = imm.
+bpf_insn SetR0(int32_t imm) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, imm);
+}
+
 // The empty program each measurement is corrected by: r0 = verdict; exit.
 absl::StatusOr<UniqueFd> LoadTrivial(bpf_prog_type type, int32_t verdict) {
-  const bpf_insn insns[] = {
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-       .dst_reg = 0,
-       .src_reg = 0,
-       .off = 0,
-       .imm = verdict},
-      {.code = BPF_JMP | BPF_EXIT,
-       .dst_reg = 0,
-       .src_reg = 0,
-       .off = 0,
-       .imm = 0},
-  };
+  const bpf_insn insns[] = {SetR0(verdict), Exit()};
   int fd = bpf_prog_load(type, "ovx_bench_nop", "GPL", insns, 2, nullptr);
   if (fd < 0) return Errno(errno, "load trivial program");
   return UniqueFd(fd);
@@ -266,39 +268,31 @@ absl::StatusOr<UniqueFd> LoadTrivial(bpf_prog_type type, int32_t verdict) {
 
 constexpr int kCalls = 4;
 
-bpf_insn Insn(uint8_t code, uint8_t src, int32_t imm) {
-  return {.code = code, .dst_reg = 0, .src_reg = src, .off = 0, .imm = imm};
+bpf_insn Call(uint8_t src, int32_t imm) {
+  return Insn(BPF_JMP | BPF_CALL, 0, src, 0, imm);
 }
 
-// r0 = 0; exit, after kCalls helper calls (bpf_get_prandom_u32, which does
-// little itself) or kCalls calls of an empty subprogram.
+absl::StatusOr<UniqueFd> LoadTcInsns(const std::vector<bpf_insn>& insns,
+                                     const char* name) {
+  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, name, "GPL", insns.data(),
+                         insns.size(), nullptr);
+  if (fd < 0) return Errno(errno, absl::StrCat("load ", name));
+  return UniqueFd(fd);
+}
+
+// r0 = TC_ACT_OK; exit, after kCalls helper calls (bpf_get_prandom_u32,
+// which does little itself) or kCalls calls of an empty subprogram.
 absl::StatusOr<UniqueFd> LoadCaller(bool subprog) {
   std::vector<bpf_insn> insns;
   for (int i = 0; i < kCalls; ++i) {
     // A subprogram call's imm is the distance to its first instruction,
     // from the instruction after the call: the empty one after exit.
-    insns.push_back(
-        subprog ? Insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, kCalls - i + 1)
-                : Insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_get_prandom_u32));
+    insns.push_back(subprog ? Call(BPF_PSEUDO_CALL, kCalls - i + 1)
+                            : Call(0, BPF_FUNC_get_prandom_u32));
   }
-  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_OK));
-  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
-  if (subprog) {
-    insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0));
-    insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
-  }
-  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ovx_bench_calls", "GPL",
-                         insns.data(), insns.size(), nullptr);
-  if (fd < 0) return Errno(errno, "load call-cost program");
-  return UniqueFd(fd);
-}
-
-bpf_insn StoreImm(uint8_t size, int16_t off, int32_t imm) {
-  return {.code = static_cast<uint8_t>(BPF_ST | BPF_MEM | size),
-          .dst_reg = BPF_REG_10,
-          .src_reg = 0,
-          .off = off,
-          .imm = imm};
+  insns.insert(insns.end(), {SetR0(TC_ACT_OK), Exit()});
+  if (subprog) insns.insert(insns.end(), {SetR0(0), Exit()});
+  return LoadTcInsns(insns, subprog ? "ovx_bench_subprog" : "ovx_bench_helper");
 }
 
 // kCalls lookups of key in the hash map map_fd (an `endpoints` key, so
@@ -307,49 +301,33 @@ bpf_insn StoreImm(uint8_t size, int16_t off, int32_t imm) {
 absl::StatusOr<UniqueFd> LoadHashLookups(int map_fd,
                                          const ovx_endpoint_key& k) {
   static_assert(sizeof(ovx_endpoint_key) == 24, "key on the stack at fp-24");
-  uint32_t addr = k.addr[0];
+  auto store = [](uint8_t size, int16_t off, int32_t imm) {
+    return Insn(BPF_ST | BPF_MEM | size, BPF_REG_10, 0, off, imm);
+  };
   std::vector<bpf_insn> insns = {
-      StoreImm(BPF_DW, -24, 0),
-      StoreImm(BPF_DW, -16, 0),
-      StoreImm(BPF_DW, -8, 0),
-      StoreImm(BPF_W, -24, static_cast<int32_t>(k.vni)),
-      StoreImm(BPF_B, -20, k.family),
-      StoreImm(BPF_W, -16, static_cast<int32_t>(addr)),
+      store(BPF_DW, -24, 0),
+      store(BPF_DW, -16, 0),
+      store(BPF_DW, -8, 0),
+      store(BPF_W, -24, static_cast<int32_t>(k.vni)),
+      store(BPF_B, -20, k.family),
+      store(BPF_W, -16, static_cast<int32_t>(k.addr[0])),
   };
   for (int i = 0; i < kCalls; ++i) {
-    // r1 = map (a two-instruction load), r2 = fp - 24, call.
-    insns.push_back({.code = BPF_LD | BPF_DW | BPF_IMM,
-                     .dst_reg = BPF_REG_1,
-                     .src_reg = BPF_PSEUDO_MAP_FD,
-                     .off = 0,
-                     .imm = map_fd});
-    insns.push_back(
-        {.code = 0, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0});
-    insns.push_back({.code = BPF_ALU64 | BPF_MOV | BPF_X,
-                     .dst_reg = BPF_REG_2,
-                     .src_reg = BPF_REG_10,
-                     .off = 0,
-                     .imm = 0});
-    insns.push_back({.code = BPF_ALU64 | BPF_ADD | BPF_K,
-                     .dst_reg = BPF_REG_2,
-                     .src_reg = 0,
-                     .off = 0,
-                     .imm = -24});
-    insns.push_back(Insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_map_lookup_elem));
+    insns.insert(
+        insns.end(),
+        {// r1 = map: a two-instruction load
+         Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0,
+              map_fd),
+         Insn(0, 0, 0, 0, 0),
+         // r2 = fp - 24
+         Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+         Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -24),
+         Call(0, BPF_FUNC_map_lookup_elem)});
   }
-  insns.push_back({.code = BPF_JMP | BPF_JEQ | BPF_K,
-                   .dst_reg = 0,
-                   .src_reg = 0,
-                   .off = 2,
-                   .imm = 0});
-  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_OK));
-  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
-  insns.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, TC_ACT_SHOT));
-  insns.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0));
-  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ovx_bench_htab", "GPL",
-                         insns.data(), insns.size(), nullptr);
-  if (fd < 0) return Errno(errno, "load hash-lookup program");
-  return UniqueFd(fd);
+  insns.insert(insns.end(),
+               {Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0),
+                SetR0(TC_ACT_OK), Exit(), SetR0(TC_ACT_SHOT), Exit()});
+  return LoadTcInsns(insns, "ovx_bench_htab");
 }
 
 // Mean ns of one run of fd on pkt, over many runs in the kernel's own loop:
@@ -390,30 +368,29 @@ absl::StatusOr<CallCostResult> MeasureCallCosts(const Bytes& pkt) {
     return Errno(errno, "fill hash map (call cost)");
   auto lookups = LoadHashLookups(map, key);
   if (!lookups.ok()) return lookups.status();
+  // Per call of each program: the median over rounds of its run minus the
+  // trivial run just before it, / kCalls.
+  const int callers[] = {helper->get(), subprog->get(), lookups->get()};
   constexpr int kRounds = 7;
-  std::vector<double> per_helper, per_subprog, per_lookup, trivial;
+  std::vector<double> trivial, per_call[3];
   for (int round = 0; round < kRounds; ++round) {
     auto t = RepeatedRunNs(nop->get(), pkt);
     if (!t.ok()) return t.status();
-    auto h = RepeatedRunNs(helper->get(), pkt);
-    if (!h.ok()) return h.status();
-    auto s = RepeatedRunNs(subprog->get(), pkt);
-    if (!s.ok()) return s.status();
-    auto l = RepeatedRunNs(lookups->get(), pkt);
-    if (!l.ok()) return l.status();
-    per_lookup.push_back((*l - *t) / kCalls);
     trivial.push_back(*t);
-    per_helper.push_back((*h - *t) / kCalls);
-    per_subprog.push_back((*s - *t) / kCalls);
+    for (int p = 0; p < 3; ++p) {
+      auto d = RepeatedRunNs(callers[p], pkt);
+      if (!d.ok()) return d.status();
+      per_call[p].push_back((*d - *t) / kCalls);
+    }
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
   return CallCostResult{.trivial_run_ns = median(trivial),
-                        .helper_call_ns = median(per_helper),
-                        .subprog_call_ns = median(per_subprog),
-                        .hash_lookup_ns = median(per_lookup)};
+                        .helper_call_ns = median(per_call[0]),
+                        .subprog_call_ns = median(per_call[1]),
+                        .hash_lookup_ns = median(per_call[2])};
 }
 
 // ---- timing -----------------------------------------------------------------
