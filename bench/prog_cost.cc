@@ -251,10 +251,12 @@ bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 
 bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
-// r0 = imm.
-bpf_insn SetR0(int32_t imm) {
-  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, imm);
+// reg = imm.
+bpf_insn MovImm(uint8_t reg, int32_t imm) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, reg, 0, 0, imm);
 }
+
+bpf_insn SetR0(int32_t imm) { return MovImm(BPF_REG_0, imm); }
 
 // The empty program each measurement is corrected by: r0 = verdict; exit.
 absl::StatusOr<UniqueFd> LoadTrivial(bpf_prog_type type, int32_t verdict) {
@@ -272,12 +274,18 @@ bpf_insn Call(uint8_t src, int32_t imm) {
   return Insn(BPF_JMP | BPF_CALL, 0, src, 0, imm);
 }
 
-absl::StatusOr<UniqueFd> LoadTcInsns(const std::vector<bpf_insn>& insns,
-                                     const char* name) {
-  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, name, "GPL", insns.data(),
-                         insns.size(), nullptr);
+absl::StatusOr<UniqueFd> LoadInsns(bpf_prog_type type,
+                                   const std::vector<bpf_insn>& insns,
+                                   const char* name) {
+  int fd =
+      bpf_prog_load(type, name, "GPL", insns.data(), insns.size(), nullptr);
   if (fd < 0) return Errno(errno, absl::StrCat("load ", name));
   return UniqueFd(fd);
+}
+
+absl::StatusOr<UniqueFd> LoadTcInsns(const std::vector<bpf_insn>& insns,
+                                     const char* name) {
+  return LoadInsns(BPF_PROG_TYPE_SCHED_CLS, insns, name);
 }
 
 // r0 = TC_ACT_OK; exit, after kCalls helper calls (bpf_get_prandom_u32,
@@ -439,6 +447,63 @@ uint64_t CounterPackets(const std::vector<maps::CounterReading>& c, Expect e) {
   return 0;
 }
 
+// o.iterations runs of prog (through run_prog) and of baseline each, in
+// interleaved blocks of o.block after a warm-up of prog.
+struct Timings {
+  std::vector<uint32_t> raw, base;
+  uint32_t retval = 0;  // prog's last
+};
+
+absl::StatusOr<Timings> TimeInterleaved(
+    const ProgCostOptions& o,
+    const std::function<absl::StatusOr<uint32_t>(uint32_t*)>& run_prog,
+    const Target& baseline, const Bytes& pkt) {
+  Timings t;
+  t.raw.reserve(o.iterations);
+  t.base.reserve(o.iterations);
+  uint32_t base_retval = 0;
+  // Warm caches and the branch predictor before anything is recorded.
+  for (uint32_t i = 0; i < o.block; ++i) {
+    auto d = run_prog(&t.retval);
+    if (!d.ok()) return d.status();
+  }
+  while (t.raw.size() < o.iterations) {
+    for (uint32_t i = 0; i < o.block && t.base.size() < o.iterations; ++i) {
+      auto d = RunOnce(baseline, pkt, &base_retval);
+      if (!d.ok()) return d.status();
+      t.base.push_back(*d);
+    }
+    for (uint32_t i = 0; i < o.block && t.raw.size() < o.iterations; ++i) {
+      auto d = run_prog(&t.retval);
+      if (!d.ok()) return d.status();
+      t.raw.push_back(*d);
+    }
+  }
+  return t;
+}
+
+ProgCostResult Summarize(const ProgCostOptions& o, absl::string_view name,
+                         absl::string_view program, uint32_t endpoints,
+                         const Timings& t) {
+  ProgCostResult r;
+  r.name = std::string(name);
+  r.program = std::string(program);
+  r.endpoints = endpoints;
+  r.iterations = o.iterations;
+  // One grid for both: the same clock times them.
+  std::vector<uint32_t> all = t.raw;
+  all.insert(all.end(), t.base.begin(), t.base.end());
+  ClockGrid grid = FindClockGrid(all);
+  r.clock_step_ns = grid.step;
+  r.raw_median_ns = GridMedian(t.raw, grid);
+  r.baseline_median_ns = GridMedian(t.base, grid);
+  r.ns_per_packet = r.raw_median_ns - r.baseline_median_ns;
+  r.raw_p10_ns = Percentile(t.raw, 0.1);
+  r.raw_p90_ns = Percentile(t.raw, 0.9);
+  r.retval = t.retval;
+  return r;
+}
+
 // before_run, when set, runs before every run of prog (not of the
 // baseline), outside the kernel-timed part: it resets state the program
 // changes, e.g. conntrack for the uncached policy path.
@@ -455,27 +520,8 @@ absl::StatusOr<ProgCostResult> Measure(
   };
   auto before = maps::ReadCounters(o.bpffs);
   if (!before.ok()) return before.status();
-  std::vector<uint32_t> raw, base;
-  raw.reserve(o.iterations);
-  base.reserve(o.iterations);
-  uint32_t retval = 0, base_retval = 0;
-  // Warm caches and the branch predictor before anything is recorded.
-  for (uint32_t i = 0; i < o.block; ++i) {
-    auto d = run_prog(&retval);
-    if (!d.ok()) return d.status();
-  }
-  while (raw.size() < o.iterations) {
-    for (uint32_t i = 0; i < o.block && base.size() < o.iterations; ++i) {
-      auto d = RunOnce(baseline, pkt, &base_retval);
-      if (!d.ok()) return d.status();
-      base.push_back(*d);
-    }
-    for (uint32_t i = 0; i < o.block && raw.size() < o.iterations; ++i) {
-      auto d = run_prog(&retval);
-      if (!d.ok()) return d.status();
-      raw.push_back(*d);
-    }
-  }
+  auto t = TimeInterleaved(o, run_prog, baseline, pkt);
+  if (!t.ok()) return t.status();
   auto after = maps::ReadCounters(o.bpffs);
   if (!after.ok()) return after.status();
   uint64_t moved =
@@ -490,25 +536,130 @@ absl::StatusOr<ProgCostResult> Measure(
         "%s (%d endpoints): counter %s/%s moved by %d, want %d (retval %d); "
         "the program did not take the path being timed. Counters:%s",
         name, endpoints, maps::DirectionName(expect.dir),
-        maps::ReasonName(expect.reason), moved, want, retval, seen));
+        maps::ReasonName(expect.reason), moved, want, t->retval, seen));
   }
-  ProgCostResult r;
-  r.name = std::string(name);
-  r.program = std::string(program);
-  r.endpoints = endpoints;
-  r.iterations = o.iterations;
-  // One grid for both: the same clock times them.
-  std::vector<uint32_t> all = raw;
-  all.insert(all.end(), base.begin(), base.end());
-  ClockGrid grid = FindClockGrid(all);
-  r.clock_step_ns = grid.step;
-  r.raw_median_ns = GridMedian(raw, grid);
-  r.baseline_median_ns = GridMedian(base, grid);
-  r.ns_per_packet = r.raw_median_ns - r.baseline_median_ns;
-  r.raw_p10_ns = Percentile(raw, 0.1);
-  r.raw_p90_ns = Percentile(raw, 0.9);
-  r.retval = retval;
-  return r;
+  return Summarize(o, name, program, endpoints, *t);
+}
+
+// ---- the helper calls each path cannot do without ------------------------
+//
+// Encap must grow the packet and redirect it to the underlay; XDP decap must
+// strip the headers and redirect the frame or hand it to TC. Programs that
+// make only those calls, timed as the cases are, give the cost below which
+// no design of the path can go on this machine, before it looks anything up
+// or reads a header.
+
+bpf_insn MovReg(uint8_t dst, uint8_t src) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+
+// reg = v, a two-instruction load.
+std::vector<bpf_insn> Ld64(uint8_t reg, uint64_t v) {
+  return {Insn(BPF_LD | BPF_DW | BPF_IMM, reg, 0, 0, static_cast<int32_t>(v)),
+          Insn(0, 0, 0, 0, static_cast<int32_t>(v >> 32))};
+}
+
+// A helper called with the context in r1; args set r2 and on.
+struct HelperCall {
+  int32_t func;
+  std::vector<bpf_insn> args;
+};
+
+// Makes each call in turn, and returns fail_verdict as soon as one returns
+// anything but 0; then runs tail, which must exit.
+std::vector<bpf_insn> CheckedCalls(const std::vector<HelperCall>& calls,
+                                   const std::vector<bpf_insn>& tail,
+                                   int32_t fail_verdict) {
+  std::vector<bpf_insn> insns = {MovReg(BPF_REG_6, BPF_REG_1)};
+  std::vector<size_t> jumps_to_fail;
+  for (const HelperCall& c : calls) {
+    insns.push_back(MovReg(BPF_REG_1, BPF_REG_6));
+    insns.insert(insns.end(), c.args.begin(), c.args.end());
+    insns.push_back(Call(0, c.func));
+    jumps_to_fail.push_back(insns.size());
+    insns.push_back(Insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 0, 0));
+  }
+  insns.insert(insns.end(), tail.begin(), tail.end());
+  for (size_t j : jumps_to_fail)
+    insns[j].off = static_cast<int16_t>(insns.size() - j - 1);
+  insns.insert(insns.end(), {SetR0(fail_verdict), Exit()});
+  return insns;
+}
+
+// return bpf_redirect(ifindex, 0)
+std::vector<bpf_insn> RedirectTail(uint32_t ifindex) {
+  return {MovImm(BPF_REG_1, static_cast<int32_t>(ifindex)),
+          MovImm(BPF_REG_2, 0), Call(0, BPF_FUNC_redirect), Exit()};
+}
+
+struct HelperFloor {
+  const char* name;   // "<case> helpers"
+  const char* calls;  // for the table's program column
+  bpf_prog_type type;
+  std::vector<bpf_insn> insns;
+  uint32_t verdict;  // returned when every call worked
+  const Target* baseline;
+  const Bytes* pkt;
+};
+
+// One row per path with a per-packet goal, endpoints 0 (they use no map).
+absl::StatusOr<std::vector<ProgCostResult>> MeasureHelperFloors(
+    const ProgCostOptions& o, uint32_t ul_if, uint32_t ep_if,
+    const Target& xdp_nop, const Target& tc_nop, const Bytes& vxlan_in,
+    const Bytes& to_remote, const Bytes& tcp_to_remote) {
+  const HelperCall strip = {BPF_FUNC_xdp_adjust_head,
+                            {MovImm(BPF_REG_2, OVX_VXLAN_OVERHEAD)}};
+  const HelperCall meta = {
+      BPF_FUNC_xdp_adjust_meta,
+      {MovImm(BPF_REG_2, -static_cast<int32_t>(sizeof(ovx_xdp_meta)))}};
+  const HelperCall push = {
+      BPF_FUNC_skb_change_head,
+      {MovImm(BPF_REG_2, OVX_VXLAN_OVERHEAD), MovImm(BPF_REG_3, 0)}};
+  // encap_room()'s flags for a TCP segment (bpf/lib/vxlan.h).
+  std::vector<bpf_insn> room_args = Ld64(
+      BPF_REG_4, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+                     BPF_F_ADJ_ROOM_ENCAP_L2(sizeof(ethhdr)) |
+                     BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_FIXED_GSO);
+  room_args.insert(room_args.end(), {MovImm(BPF_REG_2, OVX_VXLAN_OVERHEAD),
+                                     MovImm(BPF_REG_3, BPF_ADJ_ROOM_MAC)});
+  const HelperCall room = {BPF_FUNC_skb_adjust_room, room_args};
+
+  const HelperFloor floors[] = {
+      {"encap helpers", "bpf_skb_change_head + bpf_redirect only",
+       BPF_PROG_TYPE_SCHED_CLS,
+       CheckedCalls({push}, RedirectTail(ul_if), TC_ACT_SHOT), TC_ACT_REDIRECT,
+       &tc_nop, &to_remote},
+      {"encap-tcp helpers", "bpf_skb_adjust_room + bpf_redirect only",
+       BPF_PROG_TYPE_SCHED_CLS,
+       CheckedCalls({room}, RedirectTail(ul_if), TC_ACT_SHOT), TC_ACT_REDIRECT,
+       &tc_nop, &tcp_to_remote},
+      {"decap-xdp helpers", "bpf_xdp_adjust_head + bpf_redirect only",
+       BPF_PROG_TYPE_XDP,
+       CheckedCalls({strip}, RedirectTail(ep_if), XDP_ABORTED), XDP_REDIRECT,
+       &xdp_nop, &vxlan_in},
+      {"decap-tc (xdp half) helpers",
+       "bpf_xdp_adjust_head + bpf_xdp_adjust_meta only", BPF_PROG_TYPE_XDP,
+       CheckedCalls({strip, meta}, {SetR0(XDP_PASS), Exit()}, XDP_ABORTED),
+       XDP_PASS, &xdp_nop, &vxlan_in},
+  };
+  std::vector<ProgCostResult> results;
+  for (const HelperFloor& f : floors) {
+    auto fd = LoadInsns(f.type, f.insns, "ovx_bench_floor");
+    if (!fd.ok()) return fd.status();
+    const Target prog{fd->get(), f.baseline->xdp, f.baseline->ifindex};
+    auto run_prog = [&](uint32_t* retval) -> absl::StatusOr<uint32_t> {
+      auto d = RunOnce(prog, *f.pkt, retval);
+      if (d.ok() && *retval != f.verdict)
+        return absl::InternalError(absl::StrFormat(
+            "helper-floor: %s returned %d, want %d: a call failed", f.name,
+            *retval, f.verdict));
+      return d;
+    };
+    auto t = TimeInterleaved(o, run_prog, *f.baseline, *f.pkt);
+    if (!t.ok()) return t.status();
+    results.push_back(Summarize(o, f.name, f.calls, 0, *t));
+  }
+  return results;
 }
 
 absl::StatusOr<uint32_t> IfIndex(const std::string& name) {
@@ -974,6 +1125,13 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     std::chrono::duration<double> took =
         std::chrono::steady_clock::now() - start;
     report.map_rates.push_back({"delete", filled, filled / took.count()});
+  }
+  if (Selected(o, "helper-floor")) {
+    auto floors = MeasureHelperFloors(o, *ul_if, *ep_if, xdp_nop, tc_nop,
+                                      vxlan_in, to_remote, tcp_to_remote);
+    if (!floors.ok()) return floors.status();
+    report.programs.insert(report.programs.end(), floors->begin(),
+                           floors->end());
   }
   if (Selected(o, "call-cost")) {
     auto calls = MeasureCallCosts(to_remote);

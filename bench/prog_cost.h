@@ -11,6 +11,11 @@
 // Each case also checks that the program took the path it claims to time:
 // the expected (direction, reason) counter must move by exactly the number
 // of runs, otherwise the case fails.
+//
+// Case helper-floor times, the same way, programs that make only the helper
+// calls encap and XDP decap cannot do without (grow or strip the headers,
+// redirect or hand over to TC), each call checked: the floor under those
+// paths on the machine at hand, whatever the design around the calls.
 #ifndef OVX_BENCH_PROG_COST_H_
 #define OVX_BENCH_PROG_COST_H_
 

@@ -20,7 +20,8 @@ DEFINE_string(peer, "vc3", "host-side veth of a second local endpoint");
 DEFINE_string(endpoints, "1,1000,100000", "endpoints-map sizes to time at");
 DEFINE_string(cases, "",
               "comma-separated case names to time (e.g. encap,decap-xdp; "
-              "call-cost: what one helper and one BPF-to-BPF call cost); "
+              "call-cost: what one helper and one BPF-to-BPF call cost; "
+              "helper-floor: the helper calls of encap and decap alone); "
               "empty: every case");
 DEFINE_uint32(iterations, 20000, "runs per case (and as many baseline runs)");
 
