@@ -595,7 +595,6 @@ std::vector<bpf_insn> RedirectTail(uint32_t ifindex) {
 struct HelperFloor {
   const char* name;   // "<case> helpers"
   const char* calls;  // for the table's program column
-  bpf_prog_type type;
   std::vector<bpf_insn> insns;
   uint32_t verdict;  // returned when every call worked
   const Target* baseline;
@@ -626,25 +625,25 @@ absl::StatusOr<std::vector<ProgCostResult>> MeasureHelperFloors(
 
   const HelperFloor floors[] = {
       {"encap helpers", "bpf_skb_change_head + bpf_redirect only",
-       BPF_PROG_TYPE_SCHED_CLS,
        CheckedCalls({push}, RedirectTail(ul_if), TC_ACT_SHOT), TC_ACT_REDIRECT,
        &tc_nop, &to_remote},
       {"encap-tcp helpers", "bpf_skb_adjust_room + bpf_redirect only",
-       BPF_PROG_TYPE_SCHED_CLS,
        CheckedCalls({room}, RedirectTail(ul_if), TC_ACT_SHOT), TC_ACT_REDIRECT,
        &tc_nop, &tcp_to_remote},
       {"decap-xdp helpers", "bpf_xdp_adjust_head + bpf_redirect only",
-       BPF_PROG_TYPE_XDP,
        CheckedCalls({strip}, RedirectTail(ep_if), XDP_ABORTED), XDP_REDIRECT,
        &xdp_nop, &vxlan_in},
       {"decap-tc (xdp half) helpers",
-       "bpf_xdp_adjust_head + bpf_xdp_adjust_meta only", BPF_PROG_TYPE_XDP,
+       "bpf_xdp_adjust_head + bpf_xdp_adjust_meta only",
        CheckedCalls({strip, meta}, {SetR0(XDP_PASS), Exit()}, XDP_ABORTED),
        XDP_PASS, &xdp_nop, &vxlan_in},
   };
   std::vector<ProgCostResult> results;
   for (const HelperFloor& f : floors) {
-    auto fd = LoadInsns(f.type, f.insns, "ovx_bench_floor");
+    // Of the baseline's type, run on its device.
+    auto fd =
+        LoadInsns(f.baseline->xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS,
+                  f.insns, "ovx_bench_floor");
     if (!fd.ok()) return fd.status();
     const Target prog{fd->get(), f.baseline->xdp, f.baseline->ifindex};
     auto run_prog = [&](uint32_t* retval) -> absl::StatusOr<uint32_t> {
