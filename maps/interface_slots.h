@@ -1,7 +1,7 @@
 // interface_slots (maps/abi/ovx_abi.h): the copy of `interfaces` that
-// tc_endpoint reads with an array lookup instead of a hash lookup. Written in
-// place through mmap, each slot as a seqlock, so a packet never reads half of
-// an update (bpf/lib/interfaces.h is the reader).
+// tc_endpoint and tc_underlay read with an array lookup instead of a hash
+// lookup. Written in place through mmap, each slot as a seqlock, so a packet
+// never reads half of an update (bpf/lib/interfaces.h is the reader).
 #ifndef OVX_MAPS_INTERFACE_SLOTS_H_
 #define OVX_MAPS_INTERFACE_SLOTS_H_
 

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -45,24 +45,56 @@ ContainerNetns::~ContainerNetns() {
   }
 }
 
-// /proc/net/dev shows the reader's netns.
-absl::StatusOr<uint64_t> RxPackets(pid_t pid, absl::string_view dev) {
-  std::string cmd = absl::StrCat("nsenter -t ", pid, " -n cat /proc/net/dev");
+namespace {
+
+// The lines of a /proc/net file as the netns of pid shows it: those files
+// show the reader's netns, so the reader runs there.
+absl::StatusOr<std::vector<std::string>> ProcNetLines(pid_t pid,
+                                                      absl::string_view file) {
+  std::string cmd =
+      absl::StrCat("nsenter -t ", pid, " -n cat /proc/net/", file);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return absl::InternalError("popen nsenter");
-  char line[512];
-  std::optional<uint64_t> rx;
-  while (fgets(line, sizeof(line), p)) {
+  std::vector<std::string> lines;
+  char line[4096];
+  while (fgets(line, sizeof(line), p)) lines.emplace_back(line);
+  if (pclose(p) != 0)
+    return absl::InternalError(absl::StrCat("cannot read /proc/net/", file));
+  return lines;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> RxPackets(pid_t pid, absl::string_view dev) {
+  auto lines = ProcNetLines(pid, "dev");
+  if (!lines.ok()) return lines.status();
+  for (const std::string& line : *lines) {
     std::vector<absl::string_view> parts =
         absl::StrSplit(line, absl::ByAnyChar(" :"), absl::SkipEmpty());
     uint64_t v;
-    if (parts.size() > 2 && parts[0] == dev && absl::SimpleAtoi(parts[2], &v)) {
-      rx = v;
+    if (parts.size() > 2 && parts[0] == dev && absl::SimpleAtoi(parts[2], &v))
+      return v;
+  }
+  return absl::NotFoundError(absl::StrCat(dev, " not in container"));
+}
+
+// /proc/net/snmp has two "Ip:" lines: the names, then the values.
+absl::StatusOr<uint64_t> IpInReceives(pid_t pid) {
+  auto lines = ProcNetLines(pid, "snmp");
+  if (!lines.ok()) return lines.status();
+  std::vector<std::vector<absl::string_view>> ip;
+  for (const std::string& line : *lines) {
+    if (absl::StartsWith(line, "Ip:"))
+      ip.push_back(
+          absl::StrSplit(line, absl::ByAnyChar(" \n"), absl::SkipEmpty()));
+  }
+  if (ip.size() == 2 && ip[0].size() == ip[1].size()) {
+    for (size_t i = 1; i < ip[0].size(); ++i) {
+      uint64_t v;
+      if (ip[0][i] == "InReceives" && absl::SimpleAtoi(ip[1][i], &v)) return v;
     }
   }
-  pclose(p);
-  if (!rx) return absl::NotFoundError(absl::StrCat(dev, " not in container"));
-  return *rx;
+  return absl::NotFoundError("no Ip InReceives in /proc/net/snmp");
 }
 
 }  // namespace ovx::testing

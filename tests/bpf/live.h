@@ -31,6 +31,10 @@ class ContainerNetns {
 // rx packets of dev inside the netns of pid.
 absl::StatusOr<uint64_t> RxPackets(pid_t pid, absl::string_view dev);
 
+// The IP layer's InReceives inside the netns of pid. A frame the stack
+// marked OTHERHOST (for another MAC) is dropped before it is counted.
+absl::StatusOr<uint64_t> IpInReceives(pid_t pid);
+
 }  // namespace ovx::testing
 
 #endif  // OVX_TESTS_BPF_LIVE_H_
