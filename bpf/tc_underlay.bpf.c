@@ -25,6 +25,23 @@
 #include "lib/interfaces.h"
 #include "lib/maps.h"
 
+/* The running kernel's version, which libbpf fills in at load; the
+ * verifier then drops the branch that version rules out. */
+extern int LINUX_KERNEL_VERSION __kconfig;
+
+/* Since 6.15 (c4327229 "bpf: Scrub packet on bpf_redirect_peer") the
+ * helper scrubs the skb, which marks it PACKET_HOST: a frame the stack
+ * marked OTHERHOST, which the container's IP layer would drop, needs
+ * bpf_skb_change_type() first only on older kernels. */
+static __always_inline void
+mark_for_host_before_redirect_peer(struct __sk_buff *skb)
+{
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 15, 0))
+		return;
+	if (skb->pkt_type != PACKET_HOST)
+		bpf_skb_change_type(skb, PACKET_HOST);
+}
+
 /* Returns the forward reason (> 0), 0 for "not ours", or -OVX_DROP_*. */
 static __always_inline int underlay_deliver(struct __sk_buff *skb,
 					    struct ovx_trace *t)
@@ -42,10 +59,8 @@ static __always_inline int underlay_deliver(struct __sk_buff *skb,
 	 * `interfaces` hash lookup is a call (~30 ns on some machines). */
 	if (!interface_lookup(ifindex, &iface))
 		return -OVX_DROP_BAD_META;
-	/* The inner dst MAC is not the underlay's: the stack marked it
-	 * OTHERHOST, which the container's IP layer would drop. Since 6.15
-	 * bpf_redirect_peer() marks it HOST itself; before, only this did. */
-	bpf_skb_change_type(skb, PACKET_HOST);
+	/* XDP rewrote the inner dst MAC, which is not the underlay's. */
+	mark_for_host_before_redirect_peer(skb);
 	if (bpf_redirect_peer(ifindex, 0) != TC_ACT_REDIRECT)
 		return -OVX_DROP_REDIRECT;
 	return OVX_FWD_DECAP_PEER;
@@ -89,11 +104,9 @@ static __always_inline int underlay_decap(struct __sk_buff *skb,
 	if ((void *)(eth + 1) > (void *)(long)skb->data_end)
 		return -OVX_DROP_MALFORMED;
 	__builtin_memcpy(eth, macs, sizeof(macs));
-	/* The outer frame was for our MAC, so the stack marked it HOST
-	 * already, unless the underlay took another's (promiscuous): a
-	 * helper call (~20 ns on some machines) saved per packet. */
-	if (skb->pkt_type != PACKET_HOST)
-		bpf_skb_change_type(skb, PACKET_HOST);
+	/* Only a frame the underlay took for another's MAC (promiscuous)
+	 * is not HOST already. */
+	mark_for_host_before_redirect_peer(skb);
 	if (bpf_redirect_peer(ifindex, 0) != TC_ACT_REDIRECT)
 		return -OVX_DROP_REDIRECT;
 	return OVX_FWD_DECAP_PEER;
