@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
@@ -83,11 +83,6 @@ TEST_P(TcUnderlayTest, Packet) {
 INSTANTIATE_TEST_SUITE_P(Cases, TcUnderlayTest, ::testing::ValuesIn(Cases()),
                          CaseName);
 
-std::string MacText(const MacAddr& m) {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-                         m[3], m[4], m[5]);
-}
-
 uint64_t Packets(const Counters& c, uint32_t dir, uint32_t reason) {
   return c[OVX_COUNTER_INDEX(dir, reason)].packets;
 }
@@ -118,7 +113,8 @@ class LiveDecapTest : public ::testing::Test {
     // wire0 -> wire1 is the underlay; hL/cL is endpoint L's veth.
     for (const std::string& c : {
              std::string("ip link add wire0 type veth peer name wire1"),
-             absl::StrCat("ip link set wire1 address ", MacText(kUnderlayMac)),
+             absl::StrCat("ip link set wire1 address ",
+                          maps::FormatMac(kUnderlayMac.data())),
              std::string("ip link set wire0 up"),
              std::string("ip link set wire1 up"),
              std::string("ip link add hL type veth peer name cL"),
