@@ -20,6 +20,7 @@
 #include "lib/arp.h"
 #include "lib/config.h"
 #include "lib/counters.h"
+#include "lib/endpoints.h"
 #include "lib/interfaces.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
@@ -45,9 +46,8 @@ static __always_inline __be16 tunnel_dport(struct cursor *c)
 static __always_inline int endpoint_egress(struct __sk_buff *skb,
 					   struct ovx_trace *t)
 {
-	struct ovx_endpoint_key key = {};
 	struct ovx_interface self; /* what lib/interfaces.h fills */
-	const struct ovx_endpoint *dst;
+	struct ovx_endpoint dst;
 	struct ovx_flow flow;
 	struct cursor c;
 	struct ethhdr *eth;
@@ -110,27 +110,23 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 
 	/* Only the sender's own network is searched: a destination in any
 	 * other network is simply not found (isolation). */
-	key.vni = vni;
-	key.family = OVX_AF_INET;
-	key.addr[0] = ip->daddr;
-	dst = bpf_map_lookup_elem(&endpoints, &key);
-	if (!dst)
+	if (!endpoint_lookup(vni, ip->daddr, &dst))
 		return -OVX_DROP_NO_ENDPOINT;
-	t->dst_identity = dst->identity;
+	t->dst_identity = dst.identity;
 
-	ret = endpoint_policy(dst, vni, self.identity, dst->identity, &flow);
+	ret = endpoint_policy(&dst, vni, self.identity, dst.identity, &flow);
 	if (ret < 0)
 		return ret;
 
-	if (dst->flags & OVX_EP_F_LOCAL) {
+	if (dst.flags & OVX_EP_F_LOCAL) {
 		/* The container may hold a stale neighbour entry: the
 		 * registry's MAC is the one the peer accepts. */
-		mac_copy(eth->h_dest, dst->mac);
-		if (bpf_redirect_peer(dst->ifindex, 0) != TC_ACT_REDIRECT)
+		mac_copy(eth->h_dest, dst.mac);
+		if (bpf_redirect_peer(dst.ifindex, 0) != TC_ACT_REDIRECT)
 			return -OVX_DROP_REDIRECT;
 		return OVX_FWD_LOCAL;
 	}
-	if (!(dst->flags & OVX_EP_F_REMOTE) || dst->vtep_family != OVX_AF_INET)
+	if (!(dst.flags & OVX_EP_F_REMOTE) || dst.vtep_family != OVX_AF_INET)
 		return -OVX_DROP_NO_ENDPOINT;
 
 	/* Everything needed from the old headers, before they move. */
@@ -144,11 +140,11 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	}
 	sport = vxlan_sport(hash);
 	/* Inner source is the container's own MAC (checked above). */
-	ret = vxlan_encap(skb, dst->vtep[0], vni, tos, sport, ip->protocol,
-			  dst->mac, self.mac);
+	ret = vxlan_encap(skb, dst.vtep[0], vni, tos, sport, ip->protocol,
+			  dst.mac, self.mac);
 	if (ret < 0)
 		return ret;
-	ret = vxlan_xmit(skb, dst->vtep[0]);
+	ret = vxlan_xmit(skb, dst.vtep[0]);
 	if (ret < 0)
 		return ret;
 	return OVX_FWD_ENCAP;

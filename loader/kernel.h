@@ -34,11 +34,11 @@ inline constexpr absl::string_view kXdpProgPrefix = "ovx_xdp_underla";
 
 // Every map of the ABI, in the order status prints them (loader_unit_test
 // checks that each object's pinned maps are all here).
-inline constexpr std::array<absl::string_view, 10> kMapNames = {
-    OVX_MAP_ENDPOINTS, OVX_MAP_INTERFACES, OVX_MAP_INTERFACE_SLOTS,
-    OVX_MAP_VTEPS,     OVX_MAP_VTEP_VNIS,  OVX_MAP_NETWORKS,
-    OVX_MAP_POLICY,    OVX_MAP_CONNTRACK,  OVX_MAP_COUNTERS,
-    OVX_MAP_EVENTS};
+inline constexpr std::array<absl::string_view, 11> kMapNames = {
+    OVX_MAP_ENDPOINTS,       OVX_MAP_ENDPOINT_SLOTS, OVX_MAP_INTERFACES,
+    OVX_MAP_INTERFACE_SLOTS, OVX_MAP_VTEPS,          OVX_MAP_VTEP_VNIS,
+    OVX_MAP_NETWORKS,        OVX_MAP_POLICY,         OVX_MAP_CONNTRACK,
+    OVX_MAP_COUNTERS,        OVX_MAP_EVENTS};
 
 // "what: strerror(err)" with a Status code that fits err.
 absl::Status ErrnoStatus(int err, absl::string_view what);

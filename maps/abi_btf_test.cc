@@ -66,6 +66,11 @@ const TypeSpec kInterfaceSlot{
     sizeof(ovx_interface_slot),
     {OVX_FIELD(ovx_interface_slot, seq), OVX_FIELD(ovx_interface_slot, ifindex),
      OVX_FIELD(ovx_interface_slot, iface)}};
+const TypeSpec kEndpointSlot{
+    "ovx_endpoint_slot",
+    sizeof(ovx_endpoint_slot),
+    {OVX_FIELD(ovx_endpoint_slot, seq), OVX_FIELD(ovx_endpoint_slot, tag),
+     OVX_FIELD(ovx_endpoint_slot, addr), OVX_FIELD(ovx_endpoint_slot, ep)}};
 const TypeSpec kVtepKey{
     "ovx_vtep_key",
     sizeof(ovx_vtep_key),
@@ -138,6 +143,8 @@ const std::map<std::string, MapSpec>& Expected() {
        {BPF_MAP_TYPE_HASH, &kU32, &kInterface, OVX_MAX_INTERFACES}},
       {OVX_MAP_INTERFACE_SLOTS,
        {BPF_MAP_TYPE_ARRAY, &kU32, &kInterfaceSlot, OVX_INTERFACE_SLOTS}},
+      {OVX_MAP_ENDPOINT_SLOTS,
+       {BPF_MAP_TYPE_ARRAY, &kU32, &kEndpointSlot, OVX_ENDPOINT_SLOTS}},
       {OVX_MAP_VTEPS, {BPF_MAP_TYPE_HASH, &kVtepKey, &kVtep, OVX_MAX_VTEPS}},
       {OVX_MAP_VTEP_VNIS,
        {BPF_MAP_TYPE_HASH, &kVtepVniKey, &kVtepVni, OVX_MAX_VTEP_VNIS}},

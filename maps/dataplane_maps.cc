@@ -155,46 +155,8 @@ absl::string_view DirectionName(uint32_t dir) {
   return "unknown";
 }
 
-absl::StatusOr<InterfacesMap> InterfacesMap::Open(absl::string_view bpffs) {
-  auto map = TypedMap<uint32_t, ovx_interface>::Open(bpffs, OVX_MAP_INTERFACES);
-  if (!map.ok()) return map.status();
-  auto slots = InterfaceSlots::Open(bpffs);
-  if (!slots.ok()) return slots.status();
-  return InterfacesMap(*std::move(map), *std::move(slots));
-}
-
-absl::Status InterfacesMap::RebuildSlots() {
-  if (!slots_.has_value()) return absl::OkStatus();
-  auto keys = map_.raw().KeysRaw();
-  if (!keys.ok()) return keys.status();
-  std::vector<uint32_t> ifindexes;
-  for (const auto& raw : *keys) {
-    uint32_t ifindex;
-    std::memcpy(&ifindex, raw.data(), sizeof(ifindex));
-    ifindexes.push_back(ifindex);
-  }
-  return slots_->Rebuild(
-      ifindexes, [this](uint32_t ifindex) { return map_.Lookup(ifindex); });
-}
-
-absl::Status InterfacesMap::Update(uint32_t ifindex,
-                                   const ovx_interface& value) {
-  if (slots_.has_value()) slots_->Remove(ifindex);
-  absl::Status status = map_.Update(ifindex, value);
-  if (status.ok() && slots_.has_value()) slots_->Put(ifindex, value);
-  return status;
-}
-
-absl::Status InterfacesMap::Delete(uint32_t ifindex) {
-  if (slots_.has_value()) slots_->Remove(ifindex);
-  absl::Status status = map_.Delete(ifindex);
-  // Again: a Rebuild() elsewhere may have refilled it from the old entry.
-  if (slots_.has_value()) slots_->Remove(ifindex);
-  return status;
-}
-
 absl::StatusOr<DataplaneMaps> DataplaneMaps::Open(absl::string_view bpffs) {
-  auto endpoints = EndpointsMap::Open(bpffs, OVX_MAP_ENDPOINTS);
+  auto endpoints = EndpointsMap::Open(bpffs);
   if (!endpoints.ok()) return endpoints.status();
   auto interfaces = InterfacesMap::Open(bpffs);
   if (!interfaces.ok()) return interfaces.status();

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,12 +16,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "maps/abi/ovx_abi.h"
+#include "maps/endpoint_slots.h"
 #include "maps/interface_slots.h"
 #include "maps/pinned_map.h"
 
 namespace ovx::maps {
 
-using EndpointsMap = TypedMap<ovx_endpoint_key, ovx_endpoint>;
 using VtepsMap = TypedMap<ovx_vtep_key, ovx_vtep>;
 using VtepVnisMap = TypedMap<ovx_vtep_vni_key, ovx_vtep_vni>;
 using NetworksMap = TypedMap<uint32_t, ovx_network>;
@@ -50,37 +51,71 @@ std::string ReasonName(uint32_t reason);
 bool IsDrop(uint32_t reason);
 absl::string_view DirectionName(uint32_t dir);
 
-// `interfaces` together with interface_slots, its copy for tc_endpoint, so
-// that every write reaches both in an order where a slot never holds what
-// `interfaces` no longer says: a slot is emptied before an entry changes and
-// filled after.
-class InterfacesMap {
+// A hash together with its slot copy (`endpoints` and endpoint_slots,
+// `interfaces` and interface_slots), so that every write reaches both in an
+// order where a slot never holds what the hash no longer says: a slot is
+// emptied before an entry changes and filled after.
+template <typename Traits>
+class SlottedMap {
  public:
-  static absl::StatusOr<InterfacesMap> Open(absl::string_view bpffs);
+  using Key = typename Traits::Key;
+  using Value = typename Traits::Value;
+  using Slots = SeqlockSlots<Traits>;
 
-  absl::StatusOr<std::optional<ovx_interface>> Lookup(uint32_t ifindex) const {
-    return map_.Lookup(ifindex);
+  static absl::StatusOr<SlottedMap> Open(absl::string_view bpffs) {
+    auto map = TypedMap<Key, Value>::Open(bpffs, Traits::kHashName);
+    if (!map.ok()) return map.status();
+    auto slots = Slots::Open(bpffs);
+    if (!slots.ok()) return slots.status();
+    return SlottedMap(*std::move(map), *std::move(slots));
   }
-  absl::Status Update(uint32_t ifindex, const ovx_interface& value);
-  absl::Status Delete(uint32_t ifindex);
-  // Rewrites the slots from `interfaces`: what a writer does when it starts,
-  // since one that stopped half-way, or a hand edit of `interfaces`, can
-  // leave them behind.
-  absl::Status RebuildSlots();
-  absl::StatusOr<std::vector<std::pair<uint32_t, ovx_interface>>> Dump() const {
+
+  absl::StatusOr<std::optional<Value>> Lookup(const Key& key) const {
+    return map_.Lookup(key);
+  }
+  absl::Status Update(const Key& key, const Value& value) {
+    if (slots_.has_value()) slots_->Remove(key);
+    absl::Status status = map_.Update(key, value);
+    if (status.ok() && slots_.has_value()) slots_->Put(key, value);
+    return status;
+  }
+  absl::Status Delete(const Key& key) {
+    if (slots_.has_value()) slots_->Remove(key);
+    absl::Status status = map_.Delete(key);
+    // Again: a Rebuild() elsewhere may have refilled it from the old entry.
+    if (slots_.has_value()) slots_->Remove(key);
+    return status;
+  }
+  // Rewrites the slots from the hash: what a writer does when it starts,
+  // since one that stopped half-way, or a hand edit of the hash, can leave
+  // them behind.
+  absl::Status RebuildSlots() {
+    if (!slots_.has_value()) return absl::OkStatus();
+    auto raw_keys = map_.raw().KeysRaw();
+    if (!raw_keys.ok()) return raw_keys.status();
+    std::vector<Key> keys(raw_keys->size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::memcpy(&keys[i], (*raw_keys)[i].data(), sizeof(Key));
+    }
+    return slots_->Rebuild(keys,
+                           [this](const Key& key) { return map_.Lookup(key); });
+  }
+  absl::StatusOr<std::vector<std::pair<Key, Value>>> Dump() const {
     return map_.Dump();
   }
   // nullopt while the loaded programs are older than the slots.
-  const std::optional<InterfaceSlots>& slots() const { return slots_; }
+  const std::optional<Slots>& slots() const { return slots_; }
 
  private:
-  InterfacesMap(TypedMap<uint32_t, ovx_interface> map,
-                std::optional<InterfaceSlots> slots)
+  SlottedMap(TypedMap<Key, Value> map, std::optional<Slots> slots)
       : map_(std::move(map)), slots_(std::move(slots)) {}
 
-  TypedMap<uint32_t, ovx_interface> map_;
-  std::optional<InterfaceSlots> slots_;
+  TypedMap<Key, Value> map_;
+  std::optional<Slots> slots_;
 };
+
+using EndpointsMap = SlottedMap<EndpointSlotTraits>;
+using InterfacesMap = SlottedMap<InterfaceSlotTraits>;
 
 // All maps of one bpffs root, opened together.
 struct DataplaneMaps {

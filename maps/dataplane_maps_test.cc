@@ -1,6 +1,9 @@
 #include "maps/dataplane_maps.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,6 +31,24 @@ TEST(ParseMacTest, RefusesWhatIsNotSixHexOctets) {
                              "' is not a MAC address (expected "
                              "aa:bb:cc:dd:ee:ff)"));
     }
+  }
+}
+
+// The claim in ovx_abi.h: a /16 of one network spreads over every slot,
+// so none of its endpoints is left to the hash.
+TEST(EndpointSlotIndexTest, ASlash16OfOneNetworkTakesEverySlotOnce) {
+  static_assert(OVX_ENDPOINT_SLOTS == 1u << 16);
+  for (uint32_t vni : {1u, 100u, OVX_VNI_MAX}) {
+    std::vector<bool> taken(OVX_ENDPOINT_SLOTS);
+    uint32_t distinct = 0;
+    for (uint32_t host = 0; host < (1u << 16); ++host) {
+      const uint32_t index =
+          ovx_endpoint_slot_index(vni, htonl(0x0a0a0000u | host));
+      ASSERT_LT(index, OVX_ENDPOINT_SLOTS);
+      if (!taken[index]) ++distinct;
+      taken[index] = true;
+    }
+    EXPECT_EQ(distinct, OVX_ENDPOINT_SLOTS) << "vni " << vni;
   }
 }
 

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <linux/if_ether.h>
 
+#include "lib/endpoints.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 
@@ -26,8 +27,7 @@
 static __always_inline int arp_reply(struct cursor *c, struct ethhdr *eth,
 				     const struct ovx_interface *self)
 {
-	struct ovx_endpoint_key key = {};
-	struct ovx_endpoint *ep;
+	struct ovx_endpoint ep;
 	struct arp_eth_ipv4 *arp;
 	__be32 target;
 
@@ -47,20 +47,16 @@ static __always_inline int arp_reply(struct cursor *c, struct ethhdr *eth,
 	if (target == self->addr[0])
 		return -OVX_DROP_ARP_INVALID;
 
-	key.vni = self->vni;
-	key.family = OVX_AF_INET;
-	key.addr[0] = target;
-	ep = bpf_map_lookup_elem(&endpoints, &key);
-	if (!ep)
+	if (!endpoint_lookup(self->vni, target, &ep))
 		return -OVX_DROP_ARP_INVALID;
 
-	/* Request -> reply, in place: "target is at ep->mac". */
+	/* Request -> reply, in place: "target is at ep.mac". */
 	mac_copy(eth->h_dest, self->mac);
-	mac_copy(eth->h_source, ep->mac);
+	mac_copy(eth->h_source, ep.mac);
 	arp->op = bpf_htons(OVX_ARPOP_REPLY);
 	mac_copy(arp->tha, self->mac);
 	arp->tpa = self->addr[0];
-	mac_copy(arp->sha, ep->mac);
+	mac_copy(arp->sha, ep.mac);
 	arp->spa = target;
 	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include "lib/config.h"
 #include "lib/counters.h"
+#include "lib/endpoints.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
@@ -62,7 +63,7 @@ static __always_inline int refuse(__u32 vni, __be32 vtep, int reason)
 static __always_inline int sent_by(const struct ovx_endpoint *src, __be32 vtep,
 				   const __u8 *mac)
 {
-	return src && (src->flags & OVX_EP_F_REMOTE) &&
+	return (src->flags & OVX_EP_F_REMOTE) &&
 	       src->vtep_family == OVX_AF_INET && src->vtep[0] == vtep &&
 	       mac_equal(src->mac, mac);
 }
@@ -87,8 +88,7 @@ static __always_inline void trace_inner(struct ovx_trace *t,
 static __always_inline int vxlan_rx(struct cursor *c, struct ovx_trace *t,
 				    __u32 *ifindex)
 {
-	struct ovx_endpoint_key key = {};
-	const struct ovx_endpoint *src, *dst;
+	struct ovx_endpoint src, dst;
 	struct ovx_flow flow;
 	struct ethhdr *eth, *ieth;
 	struct iphdr *ip, *iip;
@@ -149,11 +149,8 @@ static __always_inline int vxlan_rx(struct cursor *c, struct ovx_trace *t,
 
 	/* No injection from the underlay: the inner source must be an
 	 * endpoint of this network behind exactly this VTEP. */
-	key.vni = vni;
-	key.family = OVX_AF_INET;
-	key.addr[0] = iip->saddr;
-	src = bpf_map_lookup_elem(&endpoints, &key);
-	if (iip->ihl != 5 || !sent_by(src, vtep, ieth->h_source)) {
+	if (iip->ihl != 5 || !endpoint_lookup(vni, iip->saddr, &src) ||
+	    !sent_by(&src, vtep, ieth->h_source)) {
 		ret = vtep_refusal(vni, vtep);
 		if (ret)
 			return ret;
@@ -162,25 +159,23 @@ static __always_inline int vxlan_rx(struct cursor *c, struct ovx_trace *t,
 				     : -OVX_DROP_INNER_SRC;
 	}
 	trace_inner(t, iip);
-	t->src_identity = src->identity;
+	t->src_identity = src.identity;
 
-	key.addr[0] = iip->daddr;
-	dst = bpf_map_lookup_elem(&endpoints, &key);
-	if (!dst)
+	if (!endpoint_lookup(vni, iip->daddr, &dst))
 		return -OVX_DROP_NO_ENDPOINT;
-	t->dst_identity = dst->identity;
-	if (!(dst->flags & OVX_EP_F_LOCAL))
+	t->dst_identity = dst.identity;
+	if (!(dst.flags & OVX_EP_F_LOCAL))
 		return -OVX_DROP_NOT_LOCAL;
-	*ifindex = dst->ifindex;
-	t->ifindex = dst->ifindex;
+	*ifindex = dst.ifindex;
+	t->ifindex = dst.ifindex;
 	/* A foreign VTEP may not know the MAC; the container's stack only
 	 * takes its own (XDP_REDIRECT path re-runs eth_type_trans). */
-	mac_copy(ieth->h_dest, dst->mac);
+	mac_copy(ieth->h_dest, dst.mac);
 	flow_parse(c, iip, &flow);
 	t->sport = flow.sport;
 	t->dport = flow.dport;
 
-	ret = endpoint_policy(dst, vni, src->identity, dst->identity, &flow);
+	ret = endpoint_policy(&dst, vni, src.identity, dst.identity, &flow);
 	return ret < 0 ? ret : OVX_FWD_DECAP;
 }
 

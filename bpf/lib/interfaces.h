@@ -15,21 +15,14 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/maps.h"
-
-#define OVX_READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#include "lib/slots.h"
 
 /*
  * What tc_endpoint reads of its sender's entry (IPv4 only): vni, identity,
  * mac and addr[0]. The lookups below fill those and leave the rest of out.
  */
 
-/*
- * From the slot of ifindex; 0 unless it is whole and ours. A seqlock read:
- * seq before and after the copy must match and be even. Its loads are all
- * volatile, so the compiler keeps their order, and x86 does not reorder
- * loads with loads, so no barrier is needed (the objects are built for x86,
- * -D__TARGET_ARCH_x86; elsewhere this path is compiled out).
- */
+/* From the slot of ifindex; 0 unless it is whole and ours (lib/slots.h). */
 static __always_inline int interface_slot_read(__u32 ifindex,
 						struct ovx_interface *out)
 {

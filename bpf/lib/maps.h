@@ -41,6 +41,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } interface_slots SEC(".maps");
 
+/* The IPv4 entries of `endpoints`, by ovx_endpoint_slot_index(); see
+ * ovx_abi.h and lib/endpoints.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_ENDPOINT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written in place by the controller */
+	__type(key, __u32);
+	__type(value, struct ovx_endpoint_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoint_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, OVX_MAX_VTEPS);

@@ -20,6 +20,7 @@ absl::StatusOr<std::unique_ptr<PinnedMapWriter>> PinnedMapWriter::Open(
   auto maps = maps::DataplaneMaps::Open(bpffs);
   if (!maps.ok()) return maps.status();
   if (absl::Status s = maps->interfaces.RebuildSlots(); !s.ok()) return s;
+  if (absl::Status s = maps->endpoints.RebuildSlots(); !s.ok()) return s;
   return std::unique_ptr<PinnedMapWriter>(
       new PinnedMapWriter(*std::move(maps), std::string(bpffs)));
 }

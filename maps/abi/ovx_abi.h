@@ -46,11 +46,14 @@
 #define OVX_MAP_COUNTERS "counters"
 #define OVX_MAP_EVENTS "events"
 #define OVX_MAP_INTERFACE_SLOTS "interface_slots"
+#define OVX_MAP_ENDPOINT_SLOTS "endpoint_slots"
 
 /* max_entries are part of the ABI: changing one renames the map. */
 #define OVX_MAX_ENDPOINTS 262144
 #define OVX_MAX_INTERFACES 16384
 #define OVX_INTERFACE_SLOTS 4096 /* a power of two */
+#define OVX_ENDPOINT_SLOT_BITS 16
+#define OVX_ENDPOINT_SLOTS (1U << OVX_ENDPOINT_SLOT_BITS)
 #define OVX_MAX_VTEPS 16384
 #define OVX_MAX_VTEP_VNIS 262144
 #define OVX_MAX_NETWORKS 16384
@@ -206,6 +209,36 @@ struct ovx_interface_slot {
 OVX_ASSERT_SIZE(struct ovx_interface_slot, 40);
 OVX_ASSERT_OFFSET(struct ovx_interface_slot, ifindex, 4);
 OVX_ASSERT_OFFSET(struct ovx_interface_slot, iface, 8);
+
+/*
+ * endpoint_slots: a copy of the IPv4 entries of `endpoints` that the
+ * programs read without a hash lookup, the same way: slot
+ * ovx_endpoint_slot_index(vni, addr) of OVX_ENDPOINT_SLOTS, a seqlock per
+ * slot, `endpoints` the truth (written before a slot is filled, changed
+ * only after it is emptied), an endpoint whose slot is taken in `endpoints`
+ * only. A slot holds (vni, addr) when tag == (vni | OVX_ENDPOINT_SLOT_USED).
+ */
+#define OVX_ENDPOINT_SLOT_USED (1U << 31) /* above every VNI */
+
+struct ovx_endpoint_slot {
+	__u32 seq; /* odd: being written */
+	__u32 tag; /* vni | OVX_ENDPOINT_SLOT_USED; 0: empty */
+	__be32 addr;
+	struct ovx_endpoint ep;
+};
+OVX_ASSERT_SIZE(struct ovx_endpoint_slot, 48);
+OVX_ASSERT_OFFSET(struct ovx_endpoint_slot, tag, 4);
+OVX_ASSERT_OFFSET(struct ovx_endpoint_slot, addr, 8);
+OVX_ASSERT_OFFSET(struct ovx_endpoint_slot, ep, 12);
+
+/* Fibonacci hashing: the top bits of a multiply by 2^32/phi depend on every
+ * bit of (vni, addr), so a /16 of containers spreads over the slots. */
+static inline __u32 ovx_endpoint_slot_index(__u32 vni, __be32 addr)
+{
+	__u32 h = ((__u32)addr ^ (vni * 0x9e3779b1U)) * 0x9e3779b1U;
+
+	return h >> (32 - OVX_ENDPOINT_SLOT_BITS);
+}
 
 /* ---- vteps: VTEP address -> node (allow-list for decapsulation) ---------- */
 

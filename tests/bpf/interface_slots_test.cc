@@ -67,14 +67,9 @@ class InterfaceSlotsTest : public ::testing::Test {
     auto after = ReadCounters(loaded_->fds.counters);
     EXPECT_TRUE(before.ok() && run.ok() && after.ok());
     if (!before.ok() || !run.ok() || !after.ok()) return 0;
-    uint32_t moved = 0;
-    for (uint32_t reason = 1; reason < OVX_REASON_MAX; ++reason) {
-      const uint32_t i = OVX_COUNTER_INDEX(OVX_DIR_EGRESS, reason);
-      if ((*after)[i].packets != (*before)[i].packets) {
-        EXPECT_EQ(moved, 0u) << "two counters moved";
-        moved = reason;
-      }
-    }
+    auto moved_or = MovedReason(*before, *after, OVX_DIR_EGRESS);
+    EXPECT_TRUE(moved_or.ok()) << moved_or.status();
+    const uint32_t moved = moved_or.value_or(0);
     EXPECT_EQ(run->retval,
               static_cast<uint32_t>(moved >= OVX_FIRST_DROP ? TC_ACT_SHOT
                                                             : TC_ACT_REDIRECT));

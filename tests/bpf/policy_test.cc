@@ -452,7 +452,7 @@ TEST_F(PolicyTest, EndpointMarkedOpenIsAllowedWithoutTheNetworkLookup) {
   ASSERT_EQ(bpf_map_lookup_elem(fds().endpoints, &key, &b), 0);
   ASSERT_EQ(b.flags & OVX_EP_F_NET_ALLOW_ALL, 0u);
   b.flags |= OVX_EP_F_NET_ALLOW_ALL;
-  ASSERT_EQ(bpf_map_update_elem(fds().endpoints, &key, &b, BPF_EXIST), 0);
+  ASSERT_TRUE(PutEndpoint(fds(), kVniBlue, kIpB, b).ok());
   uint32_t vni = kVniBlue;
   ASSERT_EQ(bpf_map_delete_elem(fds().networks, &vni), 0);
 

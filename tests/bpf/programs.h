@@ -45,7 +45,8 @@ inline int SharedFd(const MapFds& fds, const std::string& name) {
       {OVX_MAP_COUNTERS, fds.counters},
       {OVX_MAP_EVENTS, fds.events},
       {OVX_MAP_POLICY, fds.policy},
-      {OVX_MAP_CONNTRACK, fds.conntrack}};
+      {OVX_MAP_CONNTRACK, fds.conntrack},
+      {OVX_MAP_ENDPOINT_SLOTS, fds.endpoint_slots}};
   for (const auto& [n, fd] : all) {
     if (name == n) return fd;
   }
@@ -59,7 +60,8 @@ MapFds FdsOf(const SkelMaps& m) {
                 bpf_map__fd(m.interface_slots), bpf_map__fd(m.vteps),
                 bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
                 bpf_map__fd(m.counters),        bpf_map__fd(m.events),
-                bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack)};
+                bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack),
+                bpf_map__fd(m.endpoint_slots)};
 }
 
 struct LoadOptions {

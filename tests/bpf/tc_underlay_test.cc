@@ -166,9 +166,8 @@ class LiveDecapTest : public ::testing::Test {
     // The checks run in whichever program decapsulates.
     const MapFds& checks = run.tc_ingress ? tc->fds : xdp->fds;
     ASSERT_TRUE(FillMaps(TheWorld(), checks).ok());
-    ovx_endpoint_key key = maps::EndpointKey(kVniBlue, ip_l);
     ovx_endpoint ep = maps::LocalEndpoint(host_l_, maps::Mac(mac_l), 42);
-    ASSERT_EQ(bpf_map_update_elem(checks.endpoints, &key, &ep, BPF_ANY), 0);
+    ASSERT_TRUE(PutEndpoint(checks, kVniBlue, ip_l, ep).ok());
     ovx_interface iface = maps::Interface(kVniBlue, ip_l, maps::Mac(mac_l), 42);
     if (run.l_iface == LIface::kInMap) {
       ASSERT_EQ(

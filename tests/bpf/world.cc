@@ -81,6 +81,16 @@ absl::StatusOr<World> BuildWorld() {
   return w;
 }
 
+absl::Status PutEndpoint(const MapFds& fds, uint32_t vni, in_addr ip,
+                         const ovx_endpoint& ep) {
+  const ovx_endpoint_key key = maps::EndpointKey(vni, ip);
+  if (auto s = Put(fds.endpoints, &key, &ep, "endpoints"); !s.ok()) return s;
+  auto slots = maps::EndpointSlots::FromFd(fds.endpoint_slots);
+  if (!slots.ok()) return slots.status();
+  if (!slots->Put(key, ep)) return absl::InternalError("endpoint slot taken");
+  return absl::OkStatus();
+}
+
 absl::Status FillMaps(const World& w, const MapFds& fds) {
   struct Ep {
     uint32_t vni;
@@ -98,10 +108,7 @@ absl::Status FillMaps(const World& w, const MapFds& fds) {
       {kVniRed, kIpR, maps::LocalEndpoint(w.host_r, M(kMacR), kIdR)},
   };
   for (const Ep& e : eps) {
-    ovx_endpoint_key key = maps::EndpointKey(e.vni, e.ip);
-    if (auto s = Put(fds.endpoints, &key, &e.ep, "endpoints"); !s.ok()) {
-      return s;
-    }
+    if (auto s = PutEndpoint(fds, e.vni, e.ip, e.ep); !s.ok()) return s;
   }
   struct If {
     uint32_t ifindex;

@@ -81,6 +81,7 @@ struct MapFds {
   int events = -1;
   int policy = -1;
   int conntrack = -1;
+  int endpoint_slots = -1;
 };
 
 // Creates the devices, addresses, routes and neighbours in the current
@@ -92,6 +93,10 @@ void SetTheWorld(const World& world);
 
 // Fills the maps with the world's networks, VTEPs and endpoints.
 absl::Status FillMaps(const World& world, const MapFds& fds);
+
+// Writes (vni, ip) -> ep as the controller does: `endpoints`, then its slot.
+absl::Status PutEndpoint(const MapFds& fds, uint32_t vni, in_addr ip,
+                         const ovx_endpoint& ep);
 
 // ovx_config for this node: our VTEP, ul0, defaults otherwise.
 ovx_config NodeConfig(const World& world);

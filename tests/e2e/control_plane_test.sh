@@ -42,13 +42,19 @@ for h in "${HOSTS[@]}"; do
   check "$h holds 6 endpoints" wait_for 5 \
     bash -c "[[ \$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump endpoints | wc -l) -eq 6 ]]"
 done
-# tc_endpoint reads its sender from interface_slots: they must say what
-# the interfaces map says (one line per local container).
+# The programs read endpoints and their sender's interface from slot arrays
+# first: on every host each must say what its map says.
+slots_agree() {  # host map slots entries
+  local a b
+  a=$(mapfill "$1" dump "$2" | sort)
+  b=$(mapfill "$1" dump "$3" | sort)
+  [[ $(wc -l <<<"$a") -eq $4 && "$a" == "$b" ]]
+}
 for h in "${HOSTS[@]}"; do
-  check "$h interface_slots = its interfaces map (2 entries)" bash -c "
-    a=\$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump interfaces | sort)
-    b=\$('$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump interface_slots | sort)
-    [[ \$(wc -l <<<\"\$a\") -eq 2 && \"\$a\" == \"\$b\" ]]"
+  check "$h endpoint_slots = its endpoints map (6 entries)" \
+    slots_agree "$h" endpoints endpoint_slots 6
+  check "$h interface_slots = its interfaces map (2 entries)" \
+    slots_agree "$h" interfaces interface_slots 2
 done
 
 heading "same network: every pair, ICMP and TCP"
@@ -84,6 +90,10 @@ a3_gone() {
   return 0
 }
 check "(100, 10.10.0.3) removed from the endpoints map of h1, h2, h3" wait_for 2 a3_gone
+for h in "${HOSTS[@]}"; do
+  check "$h endpoint_slots no longer hold (100, 10.10.0.3)" \
+    bash -c "! '$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[$h]}' dump endpoint_slots | grep -q '^vni=100 ip=10.10.0.3 '"
+done
 check "h3 interfaces map no longer maps a3's veth" \
   bash -c "! '$OVX_TEST_MAPFILL_BIN' --bpffs='${HOST_BPFFS[h3]}' dump interfaces | grep -q ' ip=10.10.0.3 '"
 check "h3 interface_slots no longer hold a3's veth" \

@@ -12,8 +12,8 @@
 //   ovx-test-mapfill --bpffs=DIR vtep --ip=IP [--node_id=N]
 //   ovx-test-mapfill --bpffs=DIR vtep-vni --ip=IP --vni=N [--count=N]
 //   ovx-test-mapfill --bpffs=DIR network --vni=N [--mtu=N] [--net_flags=N]
-//   ovx-test-mapfill --bpffs=DIR dump endpoints|interfaces|interface_slots|
-//                                     vteps|vtep_vnis|networks
+//   ovx-test-mapfill --bpffs=DIR dump endpoints|endpoint_slots|interfaces|
+//                                     interface_slots|vteps|vtep_vnis|networks
 //   ovx-test-mapfill --bpffs=DIR counters      (non-zero: dir reason packets bytes)
 #include <arpa/inet.h>
 #include <gflags/gflags.h>
@@ -147,10 +147,16 @@ in_addr Addr(__be32 raw) {
 absl::Status Dump(absl::string_view which) {
   auto maps = OpenMaps();
   if (!maps.ok()) return maps.status();
-  if (which == "endpoints") {
-    auto entries = maps->endpoints.Dump();
-    if (!entries.ok()) return entries.status();
-    for (const auto& [k, v] : *entries) {
+  if (which == "endpoints" || which == "endpoint_slots") {
+    std::vector<std::pair<ovx_endpoint_key, ovx_endpoint>> entries;
+    if (which == "endpoints") {
+      auto dumped = maps->endpoints.Dump();
+      if (!dumped.ok()) return dumped.status();
+      entries = *std::move(dumped);
+    } else if (maps->endpoints.slots().has_value()) {
+      entries = maps->endpoints.slots()->Filled();
+    }
+    for (const auto& [k, v] : entries) {
       std::string where =
           (v.flags & OVX_EP_F_LOCAL)
               ? absl::StrCat("local ifindex=", v.ifindex)

@@ -142,6 +142,22 @@ std::string CheckOnlyCounter(const Counters& before, const Counters& after,
   return problems;
 }
 
+absl::StatusOr<uint32_t> MovedReason(const Counters& before,
+                                     const Counters& after, uint32_t dir) {
+  uint32_t moved = 0;
+  for (uint32_t reason = 1; reason < OVX_REASON_MAX; ++reason) {
+    const uint32_t i = OVX_COUNTER_INDEX(dir, reason);
+    if (after[i].packets == before[i].packets) continue;
+    if (moved != 0) {
+      return absl::InternalError(
+          absl::StrCat("two counters moved: ", maps::ReasonName(moved), " and ",
+                       maps::ReasonName(reason)));
+    }
+    moved = reason;
+  }
+  return moved;
+}
+
 absl::StatusOr<std::vector<ovx_drop_event>> DrainDropEvents(int events_fd) {
   std::vector<ovx_drop_event> events;
   auto on_event = [](void* ctx, void* data, size_t size) -> int {

@@ -54,6 +54,11 @@ absl::StatusOr<Counters> ReadCounters(int counters_fd);
 std::string CheckOnlyCounter(const Counters& before, const Counters& after,
                              uint32_t dir, uint32_t reason, uint64_t bytes);
 
+// The one reason whose (dir, reason) counter moved from before to after;
+// 0 when none did, an error naming them when several did.
+absl::StatusOr<uint32_t> MovedReason(const Counters& before,
+                                     const Counters& after, uint32_t dir);
+
 // Every ovx_drop_event waiting in an events ring buffer, consumed.
 absl::StatusOr<std::vector<ovx_drop_event>> DrainDropEvents(int events_fd);
 
