@@ -897,6 +897,9 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     const Bytes* pkt;
     Expect expect;
     bool uncached_nexthop = false;
+    // The base endpoints' endpoint_slots emptied while it is timed: what a
+    // packet of an endpoint whose slot another holds costs (the hash).
+    bool no_slots = false;
   };
   const Case cases[] = {
       // The next hop is cached after the warm-up, as for any packet of a
@@ -922,6 +925,14 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        &to_remote,
        {OVX_DIR_EGRESS, OVX_FWD_ENCAP},
        true},
+      {"encap (no slot)",
+       "tc_endpoint",
+       &tc_prog,
+       &tc_nop,
+       &to_remote,
+       {OVX_DIR_EGRESS, OVX_FWD_ENCAP},
+       false,
+       true},
       {"local-delivery",
        "tc_endpoint",
        &tc_prog,
@@ -946,6 +957,14 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        &xdp_nop,
        &vxlan_in,
        {OVX_DIR_INGRESS, OVX_FWD_DECAP}},
+      {"decap-xdp (no slot)",
+       "xdp_underlay(xdp-deliver)",
+       &xdp_x_prog,
+       &xdp_nop,
+       &vxlan_in,
+       {OVX_DIR_INGRESS, OVX_FWD_DECAP},
+       false,
+       true},
       {"decap-tc (xdp half)",
        "xdp_underlay",
        &xdp_tc_prog,
@@ -984,6 +1003,27 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
        {OVX_DIR_INGRESS, OVX_PASS_NOT_OVERLAY}},
   };
 
+  // Empties the base endpoints' slots, or fills them again from the map.
+  auto endpoint_slots = maps::EndpointSlots::Open(o.bpffs);
+  if (!endpoint_slots.ok()) return endpoint_slots.status();
+  if (!endpoint_slots->has_value())
+    return absl::FailedPreconditionError("the programs pin no endpoint_slots");
+  auto set_base_slots = [&](bool present) -> absl::Status {
+    for (const char* ip : {kIpC1, kIpC2, kIpC3}) {
+      const ovx_endpoint_key key = maps::EndpointKey(kVni, Ip(ip));
+      if (!present) {
+        (*endpoint_slots)->Remove(key);
+        continue;
+      }
+      auto ep = m->endpoints.Lookup(key);
+      if (!ep.ok()) return ep.status();
+      if (!ep->has_value() || !(*endpoint_slots)->Put(key, **ep))
+        return absl::InternalError(
+            absl::StrCat("endpoint ", ip, " lost its entry or its slot"));
+    }
+    return absl::OkStatus();
+  };
+
   ProgCostReport report;
   uint32_t filled = 0;  // filler endpoints currently in the map
   for (uint32_t want : o.endpoint_counts) {
@@ -1013,11 +1053,17 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
         if (!found.ok()) return found.status();
         filled_slot = *found;
       }
+      if (c.no_slots) {
+        if (auto s = set_base_slots(false); !s.ok()) return s;
+      }
       auto r = Measure(o, c.name, c.program, *c.prog, *c.baseline, *c.pkt,
                        c.expect, endpoints,
                        c.uncached_nexthop
                            ? std::function<absl::Status()>(forget_nexthops)
                            : nullptr);
+      if (c.no_slots) {
+        if (auto s = set_base_slots(true); !s.ok()) return s;
+      }
       if (!r.ok()) return r.status();
       report.programs.push_back(*r);
     }
