@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# bench/args_test.sh - bench/run.sh refuses bad arguments with a clear error
-# before it touches the machine, and --help prints its whole header.
+# bench/args_test.sh - bench/run.sh and bench/prog_ab.sh refuse bad
+# arguments with a clear error before they touch the machine, and --help
+# prints run.sh's whole header.
 # Needs no root: every case here exits before the root check.
 set -uo pipefail
 
-run=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+run=$here/run.sh
 failures=0
 
-# expect_refused ARG MESSAGE: run.sh ARG exits non-zero saying MESSAGE.
-expect_refused() {
-  local out rc
-  out=$(bash "$run" "$1" 2>&1)
+# refused_by SCRIPT MESSAGE ARGS...: SCRIPT ARGS exits non-zero saying MESSAGE.
+refused_by() {
+  local script=$1 msg=$2 out rc
+  shift 2
+  out=$(bash "$script" "$@" 2>&1)
   rc=$?
-  if ((rc == 0)) || ! grep -qF -- "$2" <<<"$out"; then
-    echo "FAIL: run.sh $1: exit $rc, wanted non-zero and \"$2\"; got: $out"
+  if ((rc == 0)) || ! grep -qF -- "$msg" <<<"$out"; then
+    echo "FAIL: $(basename "$script") $*: exit $rc, wanted non-zero and \"$msg\"; got: $out"
     failures=$((failures + 1))
   fi
 }
+# expect_refused ARG MESSAGE: run.sh ARG exits non-zero saying MESSAGE.
+expect_refused() { refused_by "$run" "$2" "$1"; }
 
 expect_refused --rounds=0 "--rounds must be a positive integer"
 expect_refused --duration=3s "--duration must be a positive integer"
@@ -27,6 +32,21 @@ expect_refused --big-tcp=1M "--big-tcp must be a size in bytes above 65536"
 expect_refused --frobnicate "unknown argument --frobnicate"
 expect_refused --paths=plain,vxlan "unknown path vxlan"
 expect_refused --profiles=veth,nic-csum "unknown profile nic-csum"
+
+ab=$here/prog_ab.sh
+refused_by "$ab" "give at least two builds" a="$here"
+refused_by "$ab" "--rounds must be a positive integer" --rounds=0 a=x b=y
+refused_by "$ab" "--endpoints must be a positive integer" --endpoints=1k a=x b=y
+refused_by "$ab" "is not NAME=BUILD_DIR" a=x build
+refused_by "$ab" "build name a given twice" a=x a=y
+refused_by "$ab" "build name 'a b'" "a b=x" c=y
+refused_by "$ab" "no /nonexistent/bench/ovx_prog_cost" a=/nonexistent b=/nonexistent
+refused_by "$ab" "unknown argument --frobnicate" --frobnicate
+ab_help=$(bash "$ab" --help 2>&1)
+if (($? != 0)) || ! grep -qF "NAME=BUILD_DIR NAME=BUILD_DIR..." <<<"$ab_help"; then
+  echo "FAIL: prog_ab.sh --help: no usage line: $ab_help"
+  failures=$((failures + 1))
+fi
 
 help=$(bash "$run" --help 2>&1)
 rc=$?

@@ -4,9 +4,10 @@
 # and two host-side veths for local endpoints. Maps are pinned in a private
 # bpffs.
 
-# prog_cost_run BIN ITERATIONS ENDPOINTS OUTFILE
+# prog_cost_run BIN ITERATIONS ENDPOINTS OUTFILE [ovx_prog_cost flags...]
 prog_cost_run() {
   local bin=$1 iters=$2 eps=$3 out=$4
+  shift 4
   local ns="${BENCH_TAG}-progcost" fs="$BENCH_TMP/progcost-bpffs"
   netns_add "$ns"
   ip -n "$ns" link add ul0 address 02:0c:00:00:00:01 type veth peer name ul0p \
@@ -24,7 +25,7 @@ prog_cost_run() {
   nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 || die "progcost: ip_forward"
   bpffs_mount "$fs"
   nsx "$ns" "$bin" --bpffs="$fs" --underlay=ul0 --endpoint=vc1 --peer=vc3 \
-    --iterations="$iters" --endpoints="$eps" >"$out" 2>"$out.err"
+    --iterations="$iters" --endpoints="$eps" "$@" >"$out" 2>"$out.err"
   local rc=$?
   ip netns del "$ns" 2>/dev/null
   umount "$fs" 2>/dev/null
