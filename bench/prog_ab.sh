@@ -6,9 +6,10 @@
 #   bench/prog_ab.sh [--rounds=N] [--endpoints=N] [--cases=LIST]
 #                    [--iterations=N] NAME=BUILD_DIR NAME=BUILD_DIR...
 #
-# Each round times every build once, in the order given, each in a fresh
-# harness netns (lib/prog_cost.sh), so the machine's slow phases fall on
-# all builds alike. Prints a Markdown table: per case, each build's
+# Each round times every build once, each in a fresh harness netns
+# (lib/prog_cost.sh), starting one build further along the list each
+# round, so the machine's slow phases and the order fall on all builds
+# alike. Prints a Markdown table: per case, each build's
 # min-max (median) ns over the rounds. A build directory needs only the
 # ovx_prog_cost target, e.g. for a baseline:
 #   git clone -q . /tmp/base && git -C /tmp/base checkout -q HEAD~1
@@ -68,8 +69,13 @@ trap 'exit 130' INT TERM
 
 extra=()
 [[ -n $cases ]] && extra+=("--cases=$cases")
+n=${#names[@]}
 for r in $(seq "$rounds"); do
-  for i in "${!names[@]}"; do
+  # Round r starts at another build: a build timed right after another
+  # read up to ~5 ns higher in some runs, helper floors (the same code in
+  # every build) included.
+  for k in $(seq 0 $((n - 1))); do
+    i=$(((r - 1 + k) % n))
     out=$BENCH_TMP/${names[i]}-$r.json
     prog_cost_run "${bins[i]}" "$iterations" "$endpoints" "$out" "${extra[@]}"
     jq -c --arg build "${names[i]}" \
