@@ -158,6 +158,7 @@ int ovx_tc_endpoint(struct __sk_buff *skb)
 	int ret;
 
 	t.ifindex = skb->ifindex;
+	trace_in_memory(&t);
 	ret = endpoint_egress(skb, &t);
 	if (ret < 0) {
 		count_drop(OVX_DIR_EGRESS, -ret, len, &t);

@@ -119,6 +119,7 @@ int ovx_tc_underlay(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	int ret;
 
+	trace_in_memory(&t);
 	if (ovx_cfg.flags & OVX_CFG_F_TC_INGRESS) {
 		ret = underlay_decap(skb, &t);
 		if (ret < 0) {

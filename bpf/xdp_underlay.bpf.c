@@ -71,6 +71,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	__u32 len = ctx->data_end - ctx->data;
 	int ret;
 
+	trace_in_memory(&t);
 	ret = underlay_ingress(ctx, &t);
 	if (ret < 0) {
 		count_drop(OVX_DIR_INGRESS, -ret, len, &t);
