@@ -52,7 +52,7 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 	struct cursor c;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__u32 ifindex = skb->ifindex;
+	__u32 ifindex = t->ifindex; /* skb->ifindex is two loads */
 	__u32 vni;
 	__u32 ports, hash;
 	__u16 sport;

@@ -49,15 +49,14 @@ static __always_inline int endpoint_slot_read(__u32 vni, __be32 addr,
 #endif
 }
 
-/* The endpoint (vni, addr) into out; 0 when there is none. */
-static __always_inline int endpoint_lookup(__u32 vni, __be32 addr,
-					    struct ovx_endpoint *out)
+/* From `endpoints`; its own function so that the key is built (and
+ * zeroed) only when the slot did not answer. */
+static __always_inline int endpoint_hash_read(__u32 vni, __be32 addr,
+					       struct ovx_endpoint *out)
 {
 	struct ovx_endpoint_key key = {};
 	const struct ovx_endpoint *ep;
 
-	if (endpoint_slot_read(vni, addr, out))
-		return 1;
 	key.vni = vni;
 	key.family = OVX_AF_INET;
 	key.addr[0] = addr;
@@ -66,6 +65,14 @@ static __always_inline int endpoint_lookup(__u32 vni, __be32 addr,
 		return 0;
 	__builtin_memcpy(out, ep, sizeof(*out));
 	return 1;
+}
+
+/* The endpoint (vni, addr) into out; 0 when there is none. */
+static __always_inline int endpoint_lookup(__u32 vni, __be32 addr,
+					    struct ovx_endpoint *out)
+{
+	return endpoint_slot_read(vni, addr, out) ||
+	       endpoint_hash_read(vni, addr, out);
 }
 
 #endif /* OVX_BPF_ENDPOINTS_H_ */

@@ -140,7 +140,6 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 	 * Segmentation writes each segment's own lengths. */
 	__u32 outer_l3 = inner_l3 + OVX_VXLAN_OVERHEAD;
 	__u16 tot_len = outer_l3 > 0xffff ? 0 : outer_l3;
-	struct cursor c;
 	struct ethhdr *eth, *ieth;
 	struct iphdr *ip;
 	struct udphdr *udp;
@@ -149,14 +148,15 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 	if (encap_room(skb, inner_proto))
 		return -OVX_DROP_ENCAP;
 
-	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
-	eth = cursor_pull(&c, sizeof(*eth));
-	ip = cursor_pull(&c, sizeof(*ip));
-	udp = cursor_pull(&c, sizeof(*udp));
-	vx = cursor_pull(&c, sizeof(*vx));
-	ieth = cursor_pull(&c, sizeof(*ieth));
-	if (!eth || !ip || !udp || !vx || !ieth)
+	/* One bounds check for all five headers: five cursor_pull()s here
+	 * compiled into ~50 instructions of selects. */
+	eth = (void *)(long)skb->data;
+	if ((void *)eth + OVX_ENCAP_HDR_LEN > (void *)(long)skb->data_end)
 		return -OVX_DROP_ENCAP;
+	ip = (void *)(eth + 1);
+	udp = (void *)(ip + 1);
+	vx = (void *)(udp + 1);
+	ieth = (void *)(vx + 1);
 
 	mac_copy(ieth->h_dest, inner_dmac);
 	mac_copy(ieth->h_source, inner_smac);
@@ -173,7 +173,8 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb, __be32 remote,
 	outer_ipv4_write(ip, tos, tot_len, remote);
 
 	/* Outer MACs: zero until the FIB fills them; eth type is ours. */
-	__builtin_memset(eth, 0, 2 * ETH_ALEN);
+	mac_zero(eth->h_dest);
+	mac_zero(eth->h_source);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	return 0;
 }
