@@ -153,12 +153,12 @@ static __always_inline int endpoint_egress(struct __sk_buff *skb,
 SEC("tc")
 int ovx_tc_endpoint(struct __sk_buff *skb)
 {
-	struct ovx_trace t = {};
+	struct ovx_trace t;
 	__u32 len = skb->len;
 	int ret;
 
+	trace_start(&t);
 	t.ifindex = skb->ifindex;
-	trace_in_memory(&t);
 	ret = endpoint_egress(skb, &t);
 	if (ret < 0) {
 		count_drop(OVX_DIR_EGRESS, -ret, len, &t);

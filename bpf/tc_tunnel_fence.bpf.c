@@ -26,11 +26,12 @@ SEC("tc")
 int ovx_tc_tunnel_fence(struct __sk_buff *skb)
 {
 	struct bpf_tunnel_key key = {};
-	struct ovx_trace t = {};
+	struct ovx_trace t;
 	struct cursor c;
 	struct ethhdr *eth;
 	struct iphdr *ip;
 
+	trace_start(&t);
 	t.ifindex = skb->ifindex;
 	if (!bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0))
 		t.vni = key.tunnel_id;

@@ -115,11 +115,11 @@ static __always_inline int underlay_decap(struct __sk_buff *skb,
 SEC("tc")
 int ovx_tc_underlay(struct __sk_buff *skb)
 {
-	struct ovx_trace t = {};
+	struct ovx_trace t;
 	__u32 len = skb->len;
 	int ret;
 
-	trace_in_memory(&t);
+	trace_start(&t);
 	if (ovx_cfg.flags & OVX_CFG_F_TC_INGRESS) {
 		ret = underlay_decap(skb, &t);
 		if (ret < 0) {

@@ -67,11 +67,11 @@ static __always_inline int underlay_ingress(struct xdp_md *ctx,
 SEC("xdp")
 int ovx_xdp_underlay(struct xdp_md *ctx)
 {
-	struct ovx_trace t = {};
+	struct ovx_trace t;
 	__u32 len = ctx->data_end - ctx->data;
 	int ret;
 
-	trace_in_memory(&t);
+	trace_start(&t);
 	ret = underlay_ingress(ctx, &t);
 	if (ret < 0) {
 		count_drop(OVX_DIR_INGRESS, -ret, len, &t);

@@ -57,13 +57,14 @@ static __always_inline void trace_ip(struct ovx_trace *t,
 	t->proto = ip->protocol;
 }
 
-/* Call once, right after the trace is zeroed: it keeps the trace in its
- * stack slot, each field stored once when it becomes known. Otherwise
- * clang holds the fields in registers and, before every early return of
- * the forward path, sets each one not yet known to zero again: ~10 ns of
- * encap's 90 (docs/performance.md, "Trace in memory"). */
-static __always_inline void trace_in_memory(struct ovx_trace *t)
+/* Every program starts its trace here: zeroed, and kept in its stack
+ * slot (the empty asm takes its address), so each field is stored once
+ * when it becomes known. Held in registers instead, clang sets each field
+ * not yet known to zero again before every early return of the forward
+ * path: ~10 ns of encap's 90 (docs/performance.md, "Trace in memory"). */
+static __always_inline void trace_start(struct ovx_trace *t)
 {
+	__builtin_memset(t, 0, sizeof(*t));
 	asm volatile("" : : "r"(t) : "memory");
 }
 
