@@ -459,6 +459,9 @@ absl::StatusOr<AttachReport> AttachUnderlay(const UnderlayOptions& options) {
   }
   status = UpdateEndpointLinks(bpffs, *endpoint);
   if (!status.ok()) return status;
+  // Every program now reads endpoint_slots2; the old layout has no reader.
+  status = Unpin(absl::StrCat(bpffs, "/", OVX_MAP_ENDPOINT_SLOTS_OLD));
+  if (!status.ok()) return status;
   if (options.big_tcp != 0) {
     auto big_tcp = SetBigTcp(options.iface, *ifindex, options.big_tcp);
     if (!big_tcp.ok()) return big_tcp.status();
@@ -555,6 +558,7 @@ absl::Status DetachAll(absl::string_view bpffs_view,
     for (absl::string_view name : kMapNames) {
       keep_first(Unpin(absl::StrCat(bpffs, "/", name)));
     }
+    keep_first(Unpin(absl::StrCat(bpffs, "/", OVX_MAP_ENDPOINT_SLOTS_OLD)));
   }
   return first;
 }

@@ -473,6 +473,35 @@ TEST_F(LoaderTest, RefusesPinnedMapOfAnotherLayout) {
   EXPECT_THAT(ShOut("ip link show ovxu0"), ::testing::Not(HasSubstr("xdp")));
 }
 
+// endpoint_slots2 replaced endpoint_slots (2^16 slots): an upgrade from a
+// build with the old map switches every program to the new one, then
+// unpins the old; a purge removes it too.
+TEST_F(LoaderTest, UpgradeFromTheOldEndpointSlotsUnpinsThem) {
+  ASSERT_EQ(mkdir(bpffs_.c_str(), 0700), 0);
+  const std::string old_pin =
+      absl::StrCat(bpffs_, "/", OVX_MAP_ENDPOINT_SLOTS_OLD);
+  auto pin_old = [&] {
+    bpf_map_create_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.map_flags = BPF_F_MMAPABLE;
+    maps::UniqueFd old(bpf_map_create(
+        BPF_MAP_TYPE_ARRAY, OVX_MAP_ENDPOINT_SLOTS_OLD, sizeof(uint32_t),
+        sizeof(ovx_endpoint_slot), OVX_ENDPOINT_SLOTS_OLD, &opts));
+    return old.valid() && bpf_obj_pin(old.get(), old_pin.c_str()) == 0;
+  };
+  ASSERT_TRUE(pin_old());
+
+  absl::Status status = AttachUnderlay(options_).status();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_FALSE(Pinned(old_pin));
+  EXPECT_TRUE(Pinned(absl::StrCat(bpffs_, "/", OVX_MAP_ENDPOINT_SLOTS)));
+  EXPECT_EQ(MapIds(Status()).count(OVX_MAP_ENDPOINT_SLOTS), 1u);
+
+  ASSERT_TRUE(pin_old());
+  ASSERT_TRUE(DetachAll(bpffs_, DetachAllOptions{/*purge_maps=*/true}).ok());
+  EXPECT_FALSE(Pinned(old_pin));
+}
+
 TEST_F(LoaderTest, MonitorAndStatusReportADrop) {
   ASSERT_TRUE(AttachUnderlay(options_).ok());
   auto prog = OpenPin(ProgPin(bpffs_, kTcEndpointName));

@@ -173,6 +173,17 @@ absl::StatusOr<DataplaneMaps> DataplaneMaps::Open(absl::string_view bpffs) {
                        *std::move(networks),  *std::move(policy)};
 }
 
+absl::Status EmptyOldEndpointSlots(absl::string_view bpffs) {
+  auto old = SeqlockSlots<OldEndpointSlotTraits>::Open(bpffs);
+  if (!old.ok() || !old->has_value()) return old.status();
+  // No key wants a slot and no occupant is found: every slot is emptied.
+  return (*old)->Rebuild(
+      {}, [](const ovx_endpoint_key&)
+              -> absl::StatusOr<std::optional<ovx_endpoint>> {
+        return std::nullopt;
+      });
+}
+
 absl::StatusOr<std::optional<PolicyMap>> OpenPolicyMap(
     absl::string_view bpffs) {
   auto policy = PolicyMap::Open(bpffs, OVX_MAP_POLICY);

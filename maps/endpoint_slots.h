@@ -55,6 +55,24 @@ struct EndpointSlotTraits {
 
 using EndpointSlots = SeqlockSlots<EndpointSlotTraits>;
 
+// endpoint_slots, the 2^16 slots of builds before endpoint_slots2. Their
+// programs read it until `ovx-loader attach` replaces them and unpins it.
+struct OldEndpointSlotTraits : EndpointSlotTraits {
+  static constexpr const char* kMapName = OVX_MAP_ENDPOINT_SLOTS_OLD;
+  static constexpr uint32_t kSlots = OVX_ENDPOINT_SLOTS_OLD;
+  static_assert(OVX_ENDPOINT_SLOTS % kSlots == 0);
+
+  // The same hash's top 16 bits.
+  static uint32_t Index(const Key& k) {
+    return EndpointSlotTraits::Index(k) / (OVX_ENDPOINT_SLOTS / kSlots);
+  }
+};
+
+// Empties endpoint_slots if it is still pinned, so that programs of an
+// older build read every endpoint from `endpoints`: a writer that starts
+// does this, as nothing fills those slots any more. Absent is fine.
+absl::Status EmptyOldEndpointSlots(absl::string_view bpffs);
+
 }  // namespace ovx::maps
 
 #endif  // OVX_MAPS_ENDPOINT_SLOTS_H_

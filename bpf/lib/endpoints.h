@@ -2,7 +2,7 @@
 /*
  * endpoints.h - the endpoint (vni, IPv4 address), for every program.
  *
- * Read from endpoint_slots when the endpoint has a slot: an array lookup
+ * Read from endpoint_slots2 when the endpoint has a slot: an array lookup
  * the verifier inlines instead of a hash lookup over a 24-byte key, which
  * cost ~32 ns a packet here, twice per decapsulated packet
  * (docs/performance.md, "Endpoint slots"). Anything else - no slot, a slot
@@ -31,7 +31,7 @@ static __always_inline int endpoint_slot_read(__u32 vni, __be32 addr,
 	const __u32 *from;
 	__u32 seq;
 
-	slot = bpf_map_lookup_elem(&endpoint_slots, &key);
+	slot = bpf_map_lookup_elem(&endpoint_slots2, &key);
 	if (!slot)
 		return 0;
 	seq = OVX_READ_ONCE(slot->seq);

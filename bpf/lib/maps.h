@@ -50,7 +50,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ovx_endpoint_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} endpoint_slots SEC(".maps");
+} endpoint_slots2 SEC(".maps"); /* OVX_MAP_ENDPOINT_SLOTS */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -21,6 +21,8 @@ absl::StatusOr<std::unique_ptr<PinnedMapWriter>> PinnedMapWriter::Open(
   if (!maps.ok()) return maps.status();
   if (absl::Status s = maps->interfaces.RebuildSlots(); !s.ok()) return s;
   if (absl::Status s = maps->endpoints.RebuildSlots(); !s.ok()) return s;
+  // Older programs may still read it; nothing fills it now.
+  if (absl::Status s = maps::EmptyOldEndpointSlots(bpffs); !s.ok()) return s;
   return std::unique_ptr<PinnedMapWriter>(
       new PinnedMapWriter(*std::move(maps), std::string(bpffs)));
 }

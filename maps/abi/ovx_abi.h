@@ -46,13 +46,18 @@
 #define OVX_MAP_COUNTERS "counters"
 #define OVX_MAP_EVENTS "events"
 #define OVX_MAP_INTERFACE_SLOTS "interface_slots"
-#define OVX_MAP_ENDPOINT_SLOTS "endpoint_slots"
+#define OVX_MAP_ENDPOINT_SLOTS "endpoint_slots2"
+/* Its 2^16-slot layout before 2^18; emptied and unpinned on upgrade. */
+#define OVX_MAP_ENDPOINT_SLOTS_OLD "endpoint_slots"
+#define OVX_ENDPOINT_SLOTS_OLD (1U << 16)
 
 /* max_entries are part of the ABI: changing one renames the map. */
 #define OVX_MAX_ENDPOINTS 262144
 #define OVX_MAX_INTERFACES 16384
 #define OVX_INTERFACE_SLOTS 4096 /* a power of two */
-#define OVX_ENDPOINT_SLOT_BITS 16
+/* One slot per possible `endpoints` entry: of 100,000 endpoints spread at
+ * random ~83% hold a slot (2^16 slots: ~51%). */
+#define OVX_ENDPOINT_SLOT_BITS 18
 #define OVX_ENDPOINT_SLOTS (1U << OVX_ENDPOINT_SLOT_BITS)
 #define OVX_MAX_VTEPS 16384
 #define OVX_MAX_VTEP_VNIS 262144
@@ -232,7 +237,8 @@ OVX_ASSERT_OFFSET(struct ovx_endpoint_slot, addr, 8);
 OVX_ASSERT_OFFSET(struct ovx_endpoint_slot, ep, 12);
 
 /* Fibonacci hashing: the top bits of a multiply by 2^32/phi depend on every
- * bit of (vni, addr), so a /16 of containers spreads over the slots. */
+ * bit of (vni, addr), so no two addresses of a /16 of one network share a
+ * slot. */
 static inline __u32 ovx_endpoint_slot_index(__u32 vni, __be32 addr)
 {
 	__u32 h = ((__u32)addr ^ (vni * 0x9e3779b1U)) * 0x9e3779b1U;

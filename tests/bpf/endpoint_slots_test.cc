@@ -1,4 +1,4 @@
-// endpoint_slots: that xdp_underlay (both of its endpoint lookups) and
+// endpoint_slots2: that xdp_underlay (both of its endpoint lookups) and
 // tc_endpoint read an endpoint from its slot, when they read `endpoints`
 // instead, that no slot of another endpoint or network is ever taken for
 // this one, and the writer side (maps/endpoint_slots.h).
@@ -7,15 +7,20 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "maps/dataplane_maps.h"
 #include "tests/bpf/packet_test.h"
+#include "tests/bpf/private_bpffs.h"
 
 namespace ovx::testing {
 namespace {
@@ -288,6 +293,43 @@ TEST_F(EndpointSlotsTest, RebuildFollowsTheTruth) {
   EXPECT_EQ(slots_->Get(b), std::nullopt);
   EXPECT_EQ(slots_->Get(stranger), std::nullopt);
   EXPECT_EQ(ReadRaw(IndexOf(kVniBlue, kIpUnknown)).tag, 0u);
+}
+
+// Upgrade: programs of a build before endpoint_slots2 read the 2^16-slot
+// endpoint_slots until the loader replaces them. A writer that starts
+// empties it, as nothing keeps it in step with `endpoints` any more.
+TEST(OldEndpointSlotsTest, AreEmptiedWhenAWriterStarts) {
+  OVX_REQUIRE_ROOT();
+  PrivateBpffs bpffs("old-endpoint-slots");
+  ASSERT_TRUE(bpffs.ok()) << "mount bpffs on " << bpffs.dir();
+  // Nothing pinned: nothing to do.
+  EXPECT_TRUE(maps::EmptyOldEndpointSlots(bpffs.dir()).ok());
+
+  bpf_map_create_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.map_flags = BPF_F_MMAPABLE;
+  maps::UniqueFd old(bpf_map_create(
+      BPF_MAP_TYPE_ARRAY, OVX_MAP_ENDPOINT_SLOTS_OLD, sizeof(uint32_t),
+      sizeof(ovx_endpoint_slot), OVX_ENDPOINT_SLOTS_OLD, &opts));
+  ASSERT_TRUE(old.valid()) << std::strerror(errno);
+  const std::string pin =
+      absl::StrCat(bpffs.dir(), "/", OVX_MAP_ENDPOINT_SLOTS_OLD);
+  ASSERT_EQ(bpf_obj_pin(old.get(), pin.c_str()), 0) << std::strerror(errno);
+  auto slots =
+      maps::SeqlockSlots<maps::OldEndpointSlotTraits>::FromFd(old.get());
+  ASSERT_TRUE(slots.ok()) << slots.status();
+  const ovx_endpoint_key a = Key(kVniBlue, kIpA);
+  const ovx_endpoint_key c = Key(kVniBlue, kIpC);
+  ASSERT_TRUE(slots->Put(a, A()));
+  ASSERT_TRUE(slots->Put(c, C()));
+  ASSERT_EQ(slots->Filled().size(), 2u);
+
+  absl::Status emptied = maps::EmptyOldEndpointSlots(bpffs.dir());
+  ASSERT_TRUE(emptied.ok()) << emptied;
+  EXPECT_EQ(slots->Get(a), std::nullopt);
+  EXPECT_EQ(slots->Get(c), std::nullopt);
+  EXPECT_TRUE(slots->Filled().empty());
+  unlink(pin.c_str());
 }
 
 }  // namespace

@@ -8,8 +8,6 @@
 #include <linux/pkt_cls.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,30 +23,10 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/bpf/packet_test.h"
+#include "tests/bpf/private_bpffs.h"
 
 namespace ovx::testing {
 namespace {
-
-// A bpffs of its own, unmounted and removed on the way out.
-class PrivateBpffs {
- public:
-  PrivateBpffs() : dir_(absl::StrCat("/tmp/ovx-monitor-test-", getpid())) {
-    if (mkdir(dir_.c_str(), 0700) != 0) return;
-    made_ = true;
-    mounted_ = mount("bpf", dir_.c_str(), "bpf", 0, nullptr) == 0;
-  }
-  ~PrivateBpffs() {
-    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
-    if (made_) rmdir(dir_.c_str());
-  }
-  bool ok() const { return mounted_; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-  bool made_ = false;
-  bool mounted_ = false;
-};
 
 struct SkelDestroy {
   void operator()(tc_endpoint* s) const { tc_endpoint::destroy(s); }
@@ -68,7 +46,7 @@ std::string Capture(const std::string& cmd, int* status) {
 
 TEST(MonitorTest, PrintsDropEventsAsJsonLines) {
   OVX_REQUIRE_ROOT();
-  PrivateBpffs bpffs;
+  PrivateBpffs bpffs("monitor-test");
   ASSERT_TRUE(bpffs.ok()) << "mount bpffs on " << bpffs.dir();
 
   bpf_object_open_opts opts{};
@@ -141,7 +119,7 @@ TEST(MonitorTest, PrintsDropEventsAsJsonLines) {
 // Like `cilium monitor`: runs until interrupted, then exits cleanly (0).
 TEST(MonitorTest, ExitsCleanlyOnSigintAndSigterm) {
   OVX_REQUIRE_ROOT();
-  PrivateBpffs bpffs;
+  PrivateBpffs bpffs("monitor-test");
   ASSERT_TRUE(bpffs.ok()) << "mount bpffs on " << bpffs.dir();
   bpf_object_open_opts opts{};
   opts.sz = sizeof(opts);

@@ -61,7 +61,7 @@ MapFds FdsOf(const SkelMaps& m) {
                 bpf_map__fd(m.vtep_vnis),       bpf_map__fd(m.networks),
                 bpf_map__fd(m.counters),        bpf_map__fd(m.events),
                 bpf_map__fd(m.policy),          bpf_map__fd(m.conntrack),
-                bpf_map__fd(m.endpoint_slots)};
+                bpf_map__fd(m.endpoint_slots2)};
 }
 
 struct LoadOptions {

@@ -51,8 +51,8 @@ slots_agree() {  # host map slots entries
   [[ $(wc -l <<<"$a") -eq $4 && "$a" == "$b" ]]
 }
 for h in "${HOSTS[@]}"; do
-  check "$h endpoint_slots = its endpoints map (6 entries)" \
-    slots_agree "$h" endpoints endpoint_slots 6
+  check "$h endpoint_slots2 = its endpoints map (6 entries)" \
+    slots_agree "$h" endpoints endpoint_slots2 6
   check "$h interface_slots = its interfaces map (2 entries)" \
     slots_agree "$h" interfaces interface_slots 2
 done
@@ -96,8 +96,8 @@ map_lacks() {  # host map regex: the dump works and no line of it matches
   ! grep -q "$3" <<<"$dump"
 }
 for h in "${HOSTS[@]}"; do
-  check "$h endpoint_slots no longer hold (100, 10.10.0.3)" \
-    map_lacks "$h" endpoint_slots '^vni=100 ip=10.10.0.3 '
+  check "$h endpoint_slots2 no longer hold (100, 10.10.0.3)" \
+    map_lacks "$h" endpoint_slots2 '^vni=100 ip=10.10.0.3 '
 done
 check "h3 interfaces map no longer maps a3's veth" \
   map_lacks h3 interfaces ' ip=10.10.0.3 '

@@ -12,7 +12,7 @@
 //   ovx-test-mapfill --bpffs=DIR vtep --ip=IP [--node_id=N]
 //   ovx-test-mapfill --bpffs=DIR vtep-vni --ip=IP --vni=N [--count=N]
 //   ovx-test-mapfill --bpffs=DIR network --vni=N [--mtu=N] [--net_flags=N]
-//   ovx-test-mapfill --bpffs=DIR dump endpoints|endpoint_slots|interfaces|
+//   ovx-test-mapfill --bpffs=DIR dump endpoints|endpoint_slots2|interfaces|
 //                                     interface_slots|vteps|vtep_vnis|networks
 //   ovx-test-mapfill --bpffs=DIR counters      (non-zero: dir reason packets bytes)
 #include <arpa/inet.h>
@@ -147,7 +147,7 @@ in_addr Addr(__be32 raw) {
 absl::Status Dump(absl::string_view which) {
   auto maps = OpenMaps();
   if (!maps.ok()) return maps.status();
-  if (which == "endpoints" || which == "endpoint_slots") {
+  if (which == "endpoints" || which == OVX_MAP_ENDPOINT_SLOTS) {
     std::vector<std::pair<ovx_endpoint_key, ovx_endpoint>> entries;
     if (which == "endpoints") {
       auto dumped = maps->endpoints.Dump();
