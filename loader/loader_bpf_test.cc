@@ -26,6 +26,7 @@
 #include "loader/loader.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
+#include "tests/bpf/old_endpoint_slots.h"
 
 namespace ovx::loader {
 namespace {
@@ -480,16 +481,7 @@ TEST_F(LoaderTest, UpgradeFromTheOldEndpointSlotsUnpinsThem) {
   ASSERT_EQ(mkdir(bpffs_.c_str(), 0700), 0);
   const std::string old_pin =
       absl::StrCat(bpffs_, "/", OVX_MAP_ENDPOINT_SLOTS_OLD);
-  auto pin_old = [&] {
-    bpf_map_create_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.map_flags = BPF_F_MMAPABLE;
-    maps::UniqueFd old(bpf_map_create(
-        BPF_MAP_TYPE_ARRAY, OVX_MAP_ENDPOINT_SLOTS_OLD, sizeof(uint32_t),
-        sizeof(ovx_endpoint_slot), OVX_ENDPOINT_SLOTS_OLD, &opts));
-    return old.valid() && bpf_obj_pin(old.get(), old_pin.c_str()) == 0;
-  };
-  ASSERT_TRUE(pin_old());
+  ASSERT_TRUE(ovx::testing::PinOldEndpointSlots(bpffs_).valid());
 
   absl::Status status = AttachUnderlay(options_).status();
   ASSERT_TRUE(status.ok()) << status;
@@ -497,7 +489,7 @@ TEST_F(LoaderTest, UpgradeFromTheOldEndpointSlotsUnpinsThem) {
   EXPECT_TRUE(Pinned(absl::StrCat(bpffs_, "/", OVX_MAP_ENDPOINT_SLOTS)));
   EXPECT_EQ(MapIds(Status()).count(OVX_MAP_ENDPOINT_SLOTS), 1u);
 
-  ASSERT_TRUE(pin_old());
+  ASSERT_TRUE(ovx::testing::PinOldEndpointSlots(bpffs_).valid());
   ASSERT_TRUE(DetachAll(bpffs_, DetachAllOptions{/*purge_maps=*/true}).ok());
   EXPECT_FALSE(Pinned(old_pin));
 }

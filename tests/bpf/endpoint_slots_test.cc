@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "maps/dataplane_maps.h"
+#include "tests/bpf/old_endpoint_slots.h"
 #include "tests/bpf/packet_test.h"
 #include "tests/bpf/private_bpffs.h"
 
@@ -305,16 +306,8 @@ TEST(OldEndpointSlotsTest, AreEmptiedWhenAWriterStarts) {
   // Nothing pinned: nothing to do.
   EXPECT_TRUE(maps::EmptyOldEndpointSlots(bpffs.dir()).ok());
 
-  bpf_map_create_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.map_flags = BPF_F_MMAPABLE;
-  maps::UniqueFd old(bpf_map_create(
-      BPF_MAP_TYPE_ARRAY, OVX_MAP_ENDPOINT_SLOTS_OLD, sizeof(uint32_t),
-      sizeof(ovx_endpoint_slot), OVX_ENDPOINT_SLOTS_OLD, &opts));
+  maps::UniqueFd old = PinOldEndpointSlots(bpffs.dir());
   ASSERT_TRUE(old.valid()) << std::strerror(errno);
-  const std::string pin =
-      absl::StrCat(bpffs.dir(), "/", OVX_MAP_ENDPOINT_SLOTS_OLD);
-  ASSERT_EQ(bpf_obj_pin(old.get(), pin.c_str()), 0) << std::strerror(errno);
   auto slots =
       maps::SeqlockSlots<maps::OldEndpointSlotTraits>::FromFd(old.get());
   ASSERT_TRUE(slots.ok()) << slots.status();
@@ -329,7 +322,7 @@ TEST(OldEndpointSlotsTest, AreEmptiedWhenAWriterStarts) {
   EXPECT_EQ(slots->Get(a), std::nullopt);
   EXPECT_EQ(slots->Get(c), std::nullopt);
   EXPECT_TRUE(slots->Filled().empty());
-  unlink(pin.c_str());
+  unlink(absl::StrCat(bpffs.dir(), "/", OVX_MAP_ENDPOINT_SLOTS_OLD).c_str());
 }
 
 }  // namespace
