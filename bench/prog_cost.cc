@@ -897,7 +897,7 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
     const Bytes* pkt;
     Expect expect;
     bool uncached_nexthop = false;
-    // The base endpoints' endpoint_slots emptied while it is timed: what a
+    // The base endpoints' endpoint_slots2 slots emptied while it is timed: what a
     // packet of an endpoint whose slot another holds costs (the hash).
     bool no_slots = false;
   };
@@ -1007,7 +1007,8 @@ absl::StatusOr<ProgCostReport> RunProgCost(const ProgCostOptions& o) {
   auto endpoint_slots = maps::EndpointSlots::Open(o.bpffs);
   if (!endpoint_slots.ok()) return endpoint_slots.status();
   if (!endpoint_slots->has_value())
-    return absl::FailedPreconditionError("the programs pin no endpoint_slots");
+    return absl::FailedPreconditionError(
+        absl::StrCat("the programs pin no ", OVX_MAP_ENDPOINT_SLOTS));
   auto set_base_slots = [&](bool present) -> absl::Status {
     for (const char* ip : {kIpC1, kIpC2, kIpC3}) {
       const ovx_endpoint_key key = maps::EndpointKey(kVni, Ip(ip));

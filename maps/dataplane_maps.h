@@ -51,7 +51,7 @@ std::string ReasonName(uint32_t reason);
 bool IsDrop(uint32_t reason);
 absl::string_view DirectionName(uint32_t dir);
 
-// A hash together with its slot copy (`endpoints` and endpoint_slots,
+// A hash together with its slot copy (`endpoints` and endpoint_slots2,
 // `interfaces` and interface_slots), so that every write reaches both in an
 // order where a slot never holds what the hash no longer says: a slot is
 // emptied before an entry changes and filled after.

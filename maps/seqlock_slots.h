@@ -1,5 +1,5 @@
 // SeqlockSlots: the writer side of a slot array the programs read instead of
-// a hash (interface_slots, endpoint_slots in maps/abi/ovx_abi.h). The array
+// a hash (interface_slots, endpoint_slots2 in maps/abi/ovx_abi.h). The array
 // is mmap'd and written in place, each slot as a seqlock, so a packet never
 // reads half of an update (bpf/lib/slots.h is the reader's side). The hash
 // stays the truth; its wrapper in dataplane_maps.h orders the writes.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
  * slots.h - what the seqlock readers of interface_slots (lib/interfaces.h)
- * and endpoint_slots (lib/endpoints.h) share.
+ * and endpoint_slots2 (lib/endpoints.h) share.
  *
  * A reader copies a slot between two reads of its seq, which must match and
  * be even. Its loads are all volatile, so the compiler keeps their order,
