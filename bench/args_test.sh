@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/args_test.sh - bench/run.sh and bench/prog_ab.sh refuse bad
-# arguments with a clear error before they touch the machine, and --help
-# prints run.sh's whole header.
+# bench/args_test.sh [BENCH_BUILD_DIR] - bench/run.sh and bench/prog_ab.sh
+# refuse bad arguments with a clear error before they touch the machine,
+# --help prints run.sh's whole header, and each bench tool's --help (in
+# BENCH_BUILD_DIR) shows its own flags only.
 # Needs no root: every case here exits before the root check.
 set -uo pipefail
 
@@ -54,6 +55,23 @@ if ((rc != 0)) || ! grep -q -- "--tcp-write:" <<<"$help" ||
   [[ $(tail -1 <<<"$help") != number. ]]; then
   echo "FAIL: run.sh --help: exit $rc, or the header is cut short: $(tail -2 <<<"$help")"
   failures=$((failures + 1))
+fi
+
+# Each tool's --help (when given the bench build directory): its usage and
+# its own flags, none of gflags' (which gflags.cc defines).
+tools=${1:-}
+if [[ -n $tools ]]; then
+  for tool_flag in ovx_prog_cost:-bpffs ovx_propagation:-ovxctl \
+    ovx_registry_bench:-endpoints ovx_rr:-slice_ms ovx_udp_rate:-bind; do
+    tool=${tool_flag%%:*} flag=${tool_flag#*:}
+    help=$("$tools/$tool" --help 2>&1)
+    rc=$?
+    if ((rc != 0)) || ! grep -q "^$tool: " <<<"$help" ||
+      ! grep -q -- "^ *$flag (" <<<"$help" || grep -q -- "-flagfile\|gflags" <<<"$help"; then
+      echo "FAIL: $tool --help: exit $rc, wanted its usage and $flag and no gflags flag: $help"
+      failures=$((failures + 1))
+    fi
+  done
 fi
 
 ((failures == 0)) && echo "bench args: all cases passed"

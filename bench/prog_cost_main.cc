@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/prog_cost.h"
+#include "bench/tool_flags.h"
 #include "nlohmann/json.hpp"
 
 DEFINE_string(bpffs, "", "bpffs mount where the maps are pinned (required)");
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
       "Times each program path with BPF_PROG_TEST_RUN on a fresh packet per\n"
       "run, minus a trivial program of the same type, and prints JSON. Needs\n"
       "root and the interfaces bench/lib/prog_cost.sh creates.");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ParseToolFlags(&argc, &argv, __FILE__);
   ovx::bench::ProgCostOptions options;
   options.bpffs = FLAGS_bpffs;
   options.underlay_iface = FLAGS_underlay;

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/tool_flags.h"
 #include "maps/dataplane_maps.h"
 #include "nlohmann/json.hpp"
 
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
       "[--changes=N]\n"
       "Times ovxctl endpoint add/rm until a node's pinned endpoints map has "
       "the change (run by bench/propagation.sh).");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ParseToolFlags(&argc, &argv, __FILE__);
   if (FLAGS_bpffs.empty() || FLAGS_ovxctl.empty() || FLAGS_registry.empty() ||
       FLAGS_changes == 0) {
     std::fprintf(stderr,

@@ -33,6 +33,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/tool_flags.h"
 #include "controller/registry/backend.h"
 #include "controller/registry/etcd/etcd_client.h"
 #include "controller/registry/etcd/etcd_layout.h"
@@ -269,7 +270,7 @@ absl::StatusOr<json> Propagate() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "ovx_registry_bench fill|propagate --registry=URL [flags]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ParseToolFlags(&argc, &argv, __FILE__);
   std::string cmd = argc > 1 ? argv[1] : "";
   if (FLAGS_registry.empty() || (cmd != "fill" && cmd != "propagate")) {
     std::fprintf(stderr,

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/multipath.h"
+#include "bench/tool_flags.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
@@ -215,7 +216,7 @@ int main(int argc, char** argv) {
       "--duration s, checks every echo, and prints {\"paths\": {NAME: "
       "{\"exchanges\", \"slices\", \"p50_us\", \"p99_us\"}}}. Pin both ends "
       "with taskset to compare paths on one CPU.");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ParseToolFlags(&argc, &argv, __FILE__);
   const bool server = FLAGS_mode == "server", client = FLAGS_mode == "client";
   if ((!server && !client) || FLAGS_size < sizeof(uint64_t) ||
       FLAGS_size > (1 << 20) || FLAGS_port == 0 || FLAGS_port > 65535 ||

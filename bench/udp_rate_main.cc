@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/multipath.h"
+#include "bench/tool_flags.h"
 #include "maps/dataplane_maps.h"
 #include "maps/fd.h"
 #include "nlohmann/json.hpp"
@@ -375,7 +376,7 @@ int main(int argc, char** argv) {
       "{\"paths\": {NAME: {\"sent\",\"errors\",\"seconds\"}}} and "
       "{\"paths\": {NAME: {\"received\",\"bad\"}}}: a path's rate is its "
       "received / its seconds.");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ovx::bench::ParseToolFlags(&argc, &argv, __FILE__);
   const bool recv = FLAGS_mode == "recv", send = FLAGS_mode == "send";
   const bool many = !FLAGS_targets.empty();
   if ((!recv && !send) || (send && !many && FLAGS_dst.empty()) ||
