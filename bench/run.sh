@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--smoke] [--rounds=N] [--out=DIR] [--build-dir=DIR]
 #                [--paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp]  (also: ovx-gro,
-#                kvxlan-nocsum)
+#                kvxlan-nocsum, plain-1450)
 #                [--profiles=veth,nic]  (also: nic-nocsum)
 #                [--duration=S] [--skip-net] [--skip-prog-cost]
 #                [--skip-propagation] [--tcp-cc=NAME|default]
@@ -53,6 +53,9 @@ build_dir=${OVX_BUILD_DIR:-$root/build}
 # profile it differs from ovx-xdpin only on the containers' side. Nor is
 # kvxlan-nocsum (the kernel's vxlan without the outer UDP checksum, as ovx
 # sends it): it measures a design choice, docs/performance.md "UDP checksum".
+# Nor is plain-1450 (plain with its containers at the overlays' MTU): it
+# tells the MTU's cost from the tunnel's, and every ovx path gets a ratio
+# to it too (docs/performance.md "Plain at the overlay's MTU").
 paths=plain,kvxlan,ovx,ovx-xdpin,ovx-xdp
 # nic-nocsum (nic without checksum offload) is left out for the same time,
 # and measures the same choice where the checksum is summed in software.
@@ -108,9 +111,9 @@ IFS=, read -r -a PROFILES <<<"$profiles"
 needs_ovx=0
 for p in "${PATHS[@]}"; do
   case $p in
-    plain | kvxlan | kvxlan-nocsum) ;;
+    plain | plain-1450 | kvxlan | kvxlan-nocsum) ;;
     ovx | ovx-xdpin | ovx-xdp | ovx-gro) needs_ovx=1 ;;
-    *) die "unknown path $p (plain, kvxlan, kvxlan-nocsum, ovx, ovx-xdpin, ovx-xdp, ovx-gro)" ;;
+    *) die "unknown path $p (plain, plain-1450, kvxlan, kvxlan-nocsum, ovx, ovx-xdpin, ovx-xdp, ovx-gro)" ;;
   esac
 done
 for prof in "${PROFILES[@]}"; do
@@ -175,6 +178,7 @@ if ((!skip_net)); then
     for p in "${PATHS[@]}"; do
       case $p in
         plain) topo_plain "$profile" ;;
+        plain-1450) topo_plain "$profile" plain-1450 1450 ;;
         kvxlan) topo_kvxlan "$profile" ;;
         kvxlan-nocsum) topo_kvxlan "$profile" kvxlan-nocsum noudpcsum ;;
         ovx) topo_ovx "$profile" ovx tc ;;

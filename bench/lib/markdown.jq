@@ -7,7 +7,11 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
 
 . as $doc | .meta as $meta
 | ($meta.paths) as $paths
-| ([$paths[] | select(. != "plain" and . != "kvxlan")] | map("\(.)/kvxlan", "\(.)/plain")) as $rcols
+# Ratios of every other path to kvxlan and plain, and to plain-1450 (plain
+# at the overlays' MTU) when the run has it.
+| ([$paths[] | select(. == "plain-1450")]) as $mtu_ref
+| ([$paths[] | select(. != "plain" and . != "kvxlan") as $o
+    | ("kvxlan", "plain", $mtu_ref[]) | select(. != $o) | "\($o)/\(.)"]) as $rcols
 | "## Network paths (\($meta.mode), \($meta.rounds) interleaved rounds, \($meta.duration_s) s per test)",
   "",
   "Cells: median [min-max] over rounds. Ratios are of medians. Goals are for the default ovx path.",

@@ -64,8 +64,8 @@ def prog_goal($c):
             | if length > 0 then sorted_stats else null end)}]
          | map(select(.value != null)) | from_entries) as $stats
       | ([$paths[] | select(. != "plain" and . != "kvxlan") as $o
-          | ("kvxlan", "plain") as $ref
-          | select($stats[$o] != null and $stats[$ref] != null
+          | ("kvxlan", "plain", "plain-1450") as $ref
+          | select($ref != $o and $stats[$o] != null and $stats[$ref] != null
                    and $stats[$ref].median != 0)
           | {key: "\($o)/\($ref)", value: ($stats[$o].median / $stats[$ref].median)}]
          | from_entries) as $ratios

@@ -7,6 +7,8 @@
 # created directly inside their namespace, so names never clash.
 #   plain   routed veth, no overlay: each host routes the other's container
 #           subnet via the underlay (what a flat L3 / Calico-style net does).
+#   plain-1450 the same with its containers at the overlays' MTU: what plain
+#           loses to the MTU alone, told apart from what the tunnel costs.
 #   kvxlan  Linux vxlan device + bridge per host, static fdb and neighbours
 #           (what Docker's overlay driver and Flannel's vxlan backend do),
 #           with the kernel's default outer UDP checksum.
@@ -79,9 +81,10 @@ topo_base() {
   ip -n "$c2" link set eth0 up
 }
 
+# topo_plain PROFILE [PATHNAME CMTU]
 topo_plain() {
-  local p=plain profile=$1
-  topo_base $p "$profile" 1500
+  local profile=$1 p=${2:-plain} cmtu=${3:-1500}
+  topo_base $p "$profile" "$cmtu"
   local h1 h2 c1 c2
   h1=$(ns_of $p h1); h2=$(ns_of $p h2); c1=$(ns_of $p c1); c2=$(ns_of $p c2)
   ip -n "$h1" addr add 10.20.1.1/24 dev vc1
