@@ -7,11 +7,9 @@ def met: if . == null then "" elif . then "met" else "**not met**" end;
 
 . as $doc | .meta as $meta
 | ($meta.paths) as $paths
-# Ratios of every other path to kvxlan and plain, and to plain-1450 (plain
-# at the overlays' MTU) when the run has it.
-| ([$paths[] | select(. == "plain-1450")]) as $mtu_ref
-| ([$paths[] | select(. != "plain" and . != "kvxlan") as $o
-    | ("kvxlan", "plain", $mtu_ref[]) | select(. != $o) | "\($o)/\(.)"]) as $rcols
+# The ratio columns are the ones report.jq computed, in its order.
+| (reduce ($doc.network[].ratios | keys_unsorted[]) as $k ([];
+     if index([$k]) then . else . + [$k] end)) as $rcols
 | "## Network paths (\($meta.mode), \($meta.rounds) interleaved rounds, \($meta.duration_s) s per test)",
   "",
   "Cells: median [min-max] over rounds. Ratios are of medians. Goals are for the default ovx path.",
